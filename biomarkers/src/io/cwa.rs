@@ -1,0 +1,1 @@
+//! Axivity CWA reader and writer.

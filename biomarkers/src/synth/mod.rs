@@ -1,0 +1,1 @@
+//! Deterministic synthetic recordings with a per-minute truth schedule.

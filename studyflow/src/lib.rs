@@ -1,0 +1,1 @@
+//! studyflow core.
