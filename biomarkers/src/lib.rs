@@ -3,12 +3,20 @@
 //! * [`io`]: device-format readers (header facts without samples, full or chunked sample reads)
 //!   and writers for the formats we can produce.
 //! * [`synth`]: deterministic synthetic multi-day recordings with a per-minute truth schedule.
+//! * [`preprocessing`]: day windows, gap filling, calibration, wear detection, and the shared
+//!   moving statistics and filters.
+//! * [`activity`], [`sleep`]: SKDH's activity and sleep algorithms, endpoint for endpoint.
+//! * [`pipeline`]: steps run in order over one recording, with SKDH's parameter names.
 //! * [`table`]: the tidy result tables every step returns, and their Parquet/CSV writers.
 //!
 //! Algorithms take samples (slices) and return [`table::Table`]s; nothing here knows about
 //! studies, YAML or clouds.
 
+pub mod activity;
 pub mod io;
+pub mod pipeline;
+pub mod preprocessing;
+pub mod sleep;
 pub mod synth;
 pub mod table;
 

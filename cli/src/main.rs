@@ -1,1 +1,80 @@
-fn main() {}
+//! `studyflow`: the command line of studyflow. Each subcommand is a few lines over the
+//! `studyflow` and `biomarkers` libraries.
+
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// studyflow: wearable-sensor studies from a YAML config to tidy biomarker tables.
+#[derive(Parser)]
+#[command(name = "studyflow", version, about)]
+struct Cli {
+    /// Log as JSON lines (as in Lambda and Batch).
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole flow on the embedded local backend: example configs and synthetic
+    /// recordings in, results and a status table out.
+    Demo(commands::DemoArgs),
+    /// Validate study config files.
+    Validate {
+        /// Config files (YAML).
+        files: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of study configs (for editors).
+    Schema,
+    /// Process one recording through the default pipeline (or a config's) into DIR.
+    Process(commands::ProcessArgs),
+    /// Studies and files of a local root with their status and error.
+    Status(commands::StatusArgs),
+    /// Rerun failed (or named) files of a local root and wait for them.
+    Retry(commands::RetryArgs),
+    /// Print a recording's header facts.
+    Info {
+        /// The recording.
+        file: PathBuf,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decode a recording to Parquet or CSV (by OUT's extension).
+    Convert {
+        /// The recording.
+        file: PathBuf,
+        /// Output file (`.parquet` or `.csv`).
+        out: PathBuf,
+    },
+    /// Run one batch job (the container's entry point): input from STUDYFLOW_* variables.
+    BatchJob,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let batch = matches!(cli.command, Command::BatchJob);
+    commands::init_logging(cli.log_json || batch, batch);
+    let result = match cli.command {
+        Command::Demo(a) => commands::demo(a),
+        Command::Validate { files } => commands::validate(&files),
+        Command::Schema => commands::schema(),
+        Command::Process(a) => commands::process(a),
+        Command::Status(a) => commands::status(a),
+        Command::Retry(a) => commands::retry(a),
+        Command::Info { file, json } => commands::info(&file, json),
+        Command::Convert { file, out } => commands::convert(&file, &out),
+        Command::BatchJob => return commands::batch_job(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

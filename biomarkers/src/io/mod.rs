@@ -9,7 +9,12 @@
 //! Readers never panic on any byte sequence and never read past what the header allows; bad input
 //! gives a [`ReadError`] that names the byte offset.
 
+pub mod csv;
 pub mod cwa;
+pub mod geneactiv;
+pub mod gt3x;
+pub mod npz;
+pub mod parquet;
 
 use serde::{Deserialize, Serialize};
 
@@ -181,4 +186,175 @@ pub enum ReadError {
     /// An I/O error from the underlying reader.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Format dispatch: detection from content, header facts from a prefix, whole-file reads.
+
+/// Most bytes [`read_header_file`] reads from the start of a file (and what a catalog should
+/// fetch with a ranged GET for [`read_header`]).
+pub const HEADER_PREFIX_LEN: usize = 64 * 1024;
+
+/// Options of [`read_file`]: the format (or `None` to detect it) and each reader's options.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadOptions {
+    /// Format to read; `None` detects it with [`detect_format`].
+    pub format: Option<Format>,
+    /// Axivity CWA options.
+    pub cwa: cwa::CwaReadOptions,
+    /// ActiGraph gt3x options.
+    pub gt3x: gt3x::Gt3xOptions,
+    /// CSV layout (used as given: CSV has no self-description).
+    pub csv: self::csv::CsvOptions,
+}
+
+/// The lower-case extension of a file name, if any.
+fn extension(file_name: Option<&str>) -> Option<String> {
+    let name = file_name?;
+    let ext = std::path::Path::new(name).extension()?.to_str()?;
+    Some(ext.to_ascii_lowercase())
+}
+
+/// Detects a file's format from its first bytes (content first), using the file name's
+/// extension only to break ties: a zip whose visible entries name neither format, or text that
+/// could be CSV. `None` when nothing matches.
+pub fn detect_format(prefix: &[u8], file_name: Option<&str>) -> Option<Format> {
+    let ext = extension(file_name);
+    let body = prefix.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(prefix);
+    // CWA: "MD" and a header packet length of 1020 bytes.
+    if prefix.starts_with(b"MD")
+        && (prefix.len() < 4 || u16::from_le_bytes([prefix[2], prefix[3]]) == 1020)
+    {
+        return Some(Format::Cwa);
+    }
+    if body.starts_with(b"Device Identity") {
+        return Some(Format::GeneActiv);
+    }
+    if prefix.starts_with(self::parquet::MAGIC) {
+        return Some(Format::Parquet);
+    }
+    if prefix.starts_with(&npz::zipscan::LOCAL_SIG) {
+        let entries = npz::zipscan::local_entries(prefix);
+        if entries.iter().any(|e| gt3x::is_gt3x_entry(&e.name)) {
+            return Some(Format::Gt3x);
+        }
+        if entries.iter().any(|e| e.name.ends_with(".npy")) {
+            return Some(Format::Npz);
+        }
+        return match ext.as_deref() {
+            Some("gt3x" | "agdc") => Some(Format::Gt3x),
+            Some("npz") => Some(Format::Npz),
+            _ => None,
+        };
+    }
+    if self::csv::looks_like_csv(body) {
+        return Some(Format::Csv);
+    }
+    let texty = !body.is_empty() && !body.contains(&0);
+    match ext.as_deref() {
+        Some("csv" | "tsv" | "txt") if texty => Some(Format::Csv),
+        _ => None,
+    }
+}
+
+/// The error for content no reader recognises; names byte 0 and shows the first bytes (the
+/// caller names the file).
+fn unknown_format(prefix: &[u8]) -> ReadError {
+    let head: Vec<String> = prefix.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    ReadError::UnknownFormat(format!(
+        "the bytes at byte 0 ({}) start no known format (CWA, GENEActiv, GT3X, NPZ, Parquet, CSV)",
+        head.join(" ")
+    ))
+}
+
+/// Header facts from the first bytes of a file (ideally [`HEADER_PREFIX_LEN`] of them, from a
+/// ranged GET) and, when known, the file size (used to estimate the end). The format is
+/// detected with [`detect_format`]; CSV options are guessed with
+/// [`csv::sniff_options`](self::csv::sniff_options). Parquet keeps its facts in the footer, so
+/// a prefix only confirms the format: use [`read_header_file`] for those.
+pub fn read_header(
+    prefix: &[u8],
+    file_size: Option<u64>,
+    file_name: Option<&str>,
+) -> Result<HeaderFacts, ReadError> {
+    let format = detect_format(prefix, file_name).ok_or_else(|| unknown_format(prefix))?;
+    let mut facts = match format {
+        Format::Cwa => cwa::read_header(prefix, file_size)?,
+        Format::GeneActiv => geneactiv::read_header(prefix, file_size)?,
+        Format::Gt3x => gt3x::read_header(prefix, file_size)?,
+        Format::Npz => npz::read_header(prefix, file_size)?,
+        Format::Parquet => self::parquet::read_header(prefix, file_size)?,
+        Format::Csv => {
+            self::csv::read_header(prefix, file_size, &self::csv::sniff_options(prefix))?
+        }
+    };
+    facts.format = Some(format);
+    facts.file_size = file_size.or(facts.file_size);
+    Ok(facts)
+}
+
+/// Header facts of a file on disk, reading a bounded amount: the first [`HEADER_PREFIX_LEN`]
+/// bytes, and for zip-based formats (gt3x, npz) and Parquet the directory / footer at the end
+/// with seeks (each read capped at 64 KB).
+pub fn read_header_file(path: &std::path::Path) -> Result<HeaderFacts, ReadError> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut prefix = Vec::with_capacity(HEADER_PREFIX_LEN.min(size as usize));
+    (&mut file)
+        .take(HEADER_PREFIX_LEN as u64)
+        .read_to_end(&mut prefix)?;
+    if prefix.is_empty() {
+        return Err(ReadError::Truncated {
+            offset: 0,
+            what: "empty file".to_string(),
+        });
+    }
+    let name = path.file_name().and_then(|n| n.to_str());
+    let format = detect_format(&prefix, name).ok_or_else(|| unknown_format(&prefix))?;
+    let mut facts = match format {
+        Format::Gt3x => gt3x::read_header_seek(&mut file)?,
+        Format::Npz => npz::read_header_seek(&mut file)?,
+        Format::Parquet => self::parquet::read_header_seek(&mut file)?,
+        _ => return read_header(&prefix, Some(size), name),
+    };
+    facts.format = Some(format);
+    facts.file_size = Some(size);
+    Ok(facts)
+}
+
+/// Reads a whole recording from a file on disk, in the format `opts.format` names or the one
+/// [`detect_format`] finds. `header.file_size` and `header.format` are filled in.
+pub fn read_file(path: &std::path::Path, opts: &ReadOptions) -> Result<Recording, ReadError> {
+    use std::io::Read;
+    let format = match opts.format {
+        Some(f) => f,
+        None => {
+            let mut prefix = Vec::new();
+            std::fs::File::open(path)?
+                .take(HEADER_PREFIX_LEN as u64)
+                .read_to_end(&mut prefix)?;
+            if prefix.is_empty() {
+                return Err(ReadError::Truncated {
+                    offset: 0,
+                    what: "empty file".to_string(),
+                });
+            }
+            detect_format(&prefix, path.file_name().and_then(|n| n.to_str()))
+                .ok_or_else(|| unknown_format(&prefix))?
+        }
+    };
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut rec = match format {
+        Format::Cwa => cwa::read_file(path, &opts.cwa)?,
+        Format::GeneActiv => geneactiv::read(file)?,
+        Format::Gt3x => gt3x::read(std::io::BufReader::new(file), &opts.gt3x)?,
+        Format::Csv => self::csv::read(file, &opts.csv)?,
+        Format::Npz => npz::read(std::io::BufReader::new(file))?,
+        Format::Parquet => self::parquet::read(file)?,
+    };
+    rec.header.format = Some(format);
+    rec.header.file_size = Some(size);
+    Ok(rec)
 }

@@ -1,0 +1,341 @@
+//! Signal features of a 1-D series, as SKDH's `features` bank computes them (its compiled
+//! routines reproduced step by step): signal, sample and permutation entropy, power spectral
+//! sum, spectral flatness and entropy (on a zero-padded FFT), and SPARC smoothness.
+
+use std::f64::consts::PI;
+
+/// In-place radix-2 complex FFT (forward, unnormalised); `re.len()` must be a power of two.
+fn fft(re: &mut [f64], im: &mut [f64]) {
+    let n = re.len();
+    if n <= 1 {
+        return;
+    }
+    let mut j = 0usize;
+    for i in 1..n {
+        let mut bit = n >> 1;
+        while j & bit != 0 {
+            j ^= bit;
+            bit >>= 1;
+        }
+        j |= bit;
+        if i < j {
+            re.swap(i, j);
+            im.swap(i, j);
+        }
+    }
+    let mut len = 2;
+    while len <= n {
+        let ang = -2.0 * PI / len as f64;
+        let half = len / 2;
+        // twiddles computed directly (not by recurrence) to keep the error at a few ulp
+        let tw: Vec<(f64, f64)> = (0..half)
+            .map(|k| ((ang * k as f64).cos(), (ang * k as f64).sin()))
+            .collect();
+        let mut s = 0;
+        while s < n {
+            for k in 0..half {
+                let (wr, wi) = tw[k];
+                let (a, b) = (s + k, s + k + half);
+                let xr = re[b] * wr - im[b] * wi;
+                let xi = re[b] * wi + im[b] * wr;
+                re[b] = re[a] - xr;
+                im[b] = im[a] - xi;
+                re[a] += xr;
+                im[a] += xi;
+            }
+            s += len;
+        }
+        len <<= 1;
+    }
+}
+
+/// |X_k|^2 for k = 0..=n/2 of the zero-padded length-`n` DFT of `x`.
+fn power_spectrum(x: &[f64], n: usize) -> Vec<f64> {
+    let mut re = vec![0.0; n];
+    let mut im = vec![0.0; n];
+    let m = x.len().min(n);
+    re[..m].copy_from_slice(&x[..m]);
+    fft(&mut re, &mut im);
+    (0..=n / 2).map(|k| re[k] * re[k] + im[k] * im[k]).collect()
+}
+
+/// Signal entropy (histogram estimate with bias correction; SKDH `SignalEntropy`).
+pub fn signal_entropy(x: &[f64]) -> f64 {
+    let n = x.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let x1 = x[0];
+    let mut sum = 0.0;
+    let mut ex2 = 0.0;
+    for &v in x {
+        sum += v;
+        ex2 += (v - x1) * (v - x1);
+    }
+    let nf = n as f64;
+    let ex = sum - nf * x1;
+    let mut sd = ((ex2 - ex * ex / nf) / (nf - 1.0)).sqrt();
+    if sd == 0.0 {
+        sd = 1.0;
+    }
+    let k = nf.sqrt().ceil() as usize;
+    let mn = x.iter().copied().fold(f64::INFINITY, f64::min);
+    let mx = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let delta = (mx - mn) / (nf - 1.0);
+    let mut d1 = mn - delta / 2.0;
+    let mut d2 = mx + delta / 2.0;
+    let d3 = k as f64;
+    let mut h = vec![0i64; k.max(1)];
+    let mut bw = (mx - mn) / k as f64;
+    if bw == 0.0 {
+        bw = 1.0;
+    }
+    for &v in x {
+        if !v.is_nan() {
+            let idx = (((v - mn) / bw) as usize).min(k.max(1) - 1);
+            h[idx] += 1;
+        }
+    }
+    d1 /= sd;
+    d2 /= sd;
+    if d1 == d2 {
+        return 0.0;
+    }
+    let mut cnt = 0.0;
+    let mut est = 0.0;
+    for &c in &h {
+        let logf = if c > 0 { (c as f64).ln() } else { 0.0 };
+        cnt += c as f64;
+        est -= c as f64 * logf;
+    }
+    let nbias = -(d3 - 1.0) / (2.0 * cnt);
+    let est = est / cnt + cnt.ln() + ((d2 - d1) / d3).ln() - nbias;
+    (est * est).exp() - 2.0
+}
+
+/// Sample entropy with template length `m` and tolerance `r` (SKDH `SampleEntropy`).
+pub fn sample_entropy(x: &[f64], m: usize, r: f64) -> f64 {
+    let n = x.len();
+    let mut a = 0.0f64;
+    let mut b = 0.0f64;
+    let mut run = vec![0usize; n + 1];
+    for i in 1..n {
+        let x1 = x[i - 1];
+        for ii in 1..=(n - i) {
+            let i2 = ii + i;
+            if (x[i2 - 1] - x1).abs() < r {
+                run[ii] += 1;
+                if run[ii] >= m {
+                    a += 1.0;
+                }
+                if run[ii] + 1 >= m && i2 < n {
+                    b += 1.0;
+                }
+            } else {
+                run[ii] = 0;
+            }
+        }
+    }
+    if m == 1 {
+        -(a / (n as f64 * (n as f64 - 1.0) / 2.0)).ln()
+    } else {
+        -(a / b).ln()
+    }
+}
+
+/// Permutation entropy of `order` and `delay`, optionally normalised by log2(order!)
+/// (SKDH `PermutationEntropy`).
+pub fn permutation_entropy(x: &[f64], order: usize, delay: usize, normalize: bool) -> f64 {
+    let n = x.len();
+    let span = (order - 1) * delay;
+    if order == 0 || n <= span {
+        return f64::NAN;
+    }
+    let nsi = n - span;
+    let mut hashes: Vec<f64> = Vec::with_capacity(nsi);
+    let mut vals = vec![0.0; order];
+    let mut idx = vec![0usize; order];
+    for i in 0..nsi {
+        for j in 0..order {
+            vals[j] = x[i + j * delay];
+            idx[j] = j;
+        }
+        // stable insertion sort, as SKDH's
+        for j in 1..order {
+            let (t, ti) = (vals[j], idx[j]);
+            let mut jj = j;
+            while jj > 0 && vals[jj - 1] > t {
+                vals[jj] = vals[jj - 1];
+                idx[jj] = idx[jj - 1];
+                jj -= 1;
+            }
+            vals[jj] = t;
+            idx[jj] = ti;
+        }
+        let mut h = 0.0;
+        for (j, &k) in idx.iter().enumerate() {
+            h += (order.pow(j as u32) * k) as f64;
+        }
+        hashes.push(h);
+    }
+    hashes.sort_by(f64::total_cmp);
+    let mut counts: Vec<f64> = Vec::new();
+    let mut prev = f64::NAN;
+    for h in hashes {
+        if h != prev {
+            counts.push(1.0);
+            prev = h;
+        } else if let Some(c) = counts.last_mut() {
+            *c += 1.0;
+        }
+    }
+    let total: f64 = counts.iter().sum();
+    let log2 = 2f64.ln();
+    let mut pe = 0.0;
+    for c in &counts {
+        let p = c / total;
+        pe += p * p.ln() / log2;
+    }
+    let mut pe = -pe;
+    if normalize {
+        let fact: f64 = (1..=order).map(|i| i as f64).product();
+        pe /= fact.ln() / log2;
+    }
+    pe
+}
+
+/// FFT size SKDH's spectral features use for `n` samples and a pad level.
+fn spectral_nfft(n: usize, padlevel: i32) -> usize {
+    let e = ((n as f64).ln() / 2f64.ln()).ceil() as i32 - 1 + padlevel;
+    2f64.powi(e) as usize
+}
+
+/// Normalised power spectrum and the 1-based `[ilcut, ihcut]` range for the spectral features.
+fn normalised_spectrum(x: &[f64], fs: f64, padlevel: i32, lo: f64, hi: f64) -> (Vec<f64>, usize, usize) {
+    let nfft = spectral_nfft(x.len(), padlevel);
+    let nf = nfft as f64;
+    let mut ihcut = ((hi / (fs / 2.0) * (nf - 1.0) + 1.0).floor() as i64).min(nfft as i64 + 1);
+    let ilcut = ((lo / (fs / 2.0) * (nf - 1.0) + 1.0).ceil() as i64).max(1);
+    if ihcut > nfft as i64 {
+        ihcut = nfft as i64;
+    }
+    let mut sp = power_spectrum(x, 2 * nfft);
+    let (il, ih) = (ilcut.max(1) as usize, ihcut.max(1) as usize);
+    let total: f64 = if il <= ih { sp[il - 1..ih].iter().sum() } else { 0.0 };
+    for v in &mut sp {
+        *v = *v / total + 1e-10;
+    }
+    (sp, il, ih)
+}
+
+/// Sum of the normalised power within +/- 0.5 Hz of the dominant frequency
+/// (SKDH `PowerSpectralSum`).
+pub fn power_spectral_sum(x: &[f64], fs: f64, padlevel: i32, lo: f64, hi: f64) -> f64 {
+    let nfft = spectral_nfft(x.len(), padlevel);
+    let (sp, il, ih) = normalised_spectrum(x, fs, padlevel, lo, hi);
+    if il > ih {
+        return 0.0;
+    }
+    let mut imax = il;
+    for i in il..=ih {
+        if sp[i - 1] > sp[imax - 1] {
+            imax = i;
+        }
+    }
+    let nf = nfft as f64;
+    let w_lo = (0.5 * nf / fs * 2.0).ceil() as i64;
+    let w_hi = (0.5 * nf / fs * 2.0).floor() as i64;
+    let l = (imax as i64 - w_lo).max(1) as usize;
+    let h = (imax as i64 + w_hi).min(nfft as i64) as usize;
+    (l..=h).map(|i| sp[i - 1]).sum()
+}
+
+/// Spectral entropy of the normalised spectrum, normalised by log2 of the number of bins
+/// (SKDH `SpectralEntropy`).
+pub fn spectral_entropy(x: &[f64], fs: f64, padlevel: i32, lo: f64, hi: f64) -> f64 {
+    let (sp, il, ih) = normalised_spectrum(x, fs, padlevel, lo, hi);
+    let log2 = 2f64.ln();
+    let cut = ((ih as f64 - il as f64 + 1.0).ln()) / log2;
+    let mut s = 0.0;
+    for i in il..=ih {
+        s -= sp[i - 1].ln() / log2 * sp[i - 1];
+    }
+    s / cut
+}
+
+/// Spectral flatness in dB: geometric over arithmetic mean of the normalised spectrum
+/// (SKDH `SpectralFlatness`).
+pub fn spectral_flatness(x: &[f64], fs: f64, padlevel: i32, lo: f64, hi: f64) -> f64 {
+    let (sp, il, ih) = normalised_spectrum(x, fs, padlevel, lo, hi);
+    let band = &sp[il - 1..ih];
+    let cnt = band.len() as f64;
+    let mean = band.iter().sum::<f64>() / cnt;
+    let mut logsum = 0.0;
+    let mut prod = 1.0;
+    for &v in band {
+        prod *= v;
+        if !(1e-64..=1e64).contains(&prod) {
+            logsum += prod.ln();
+            prod = 1.0;
+        }
+    }
+    let gm = ((logsum + prod.ln()) / cnt).exp();
+    10.0 * (gm / mean).ln() / 10f64.ln()
+}
+
+/// Spectral arc length (SPARC) smoothness (SKDH `SPARC`).
+pub fn sparc(x: &[f64], fs: f64, padlevel: i32, fc: f64, amp_thresh: f64) -> f64 {
+    let n = x.len();
+    // SKDH sizes this FFT with single-precision logarithms
+    let e = ((n as f32).ln() / 2f32.ln()).ceil() as i32 + padlevel;
+    let nfft = 2f64.powi(e) as usize;
+    let half = nfft / 2;
+    let ixf = ((fc / (0.5 * fs) * half as f64).ceil() as i64).min(half as i64 + 1) as usize;
+    let mut mf: Vec<f64> = power_spectrum(x, nfft).into_iter().map(f64::sqrt).collect();
+    let mx = mf.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    for v in &mut mf {
+        *v /= mx;
+    }
+    let mut inxi = 1usize;
+    let mut inxf = ixf.max(1);
+    while mf[inxi - 1] < amp_thresh && inxi < half + 1 {
+        inxi += 1;
+    }
+    while mf[inxf - 1] < amp_thresh && inxf > 1 {
+        inxf -= 1;
+    }
+    let d = inxf as f64 - inxi as f64;
+    let ff = 1.0 / (d * d);
+    let mut sal = 0.0;
+    for i in inxi + 1..=inxf {
+        let dm = mf[i - 1] - mf[i - 2];
+        sal -= (ff + dm * dm).sqrt();
+    }
+    sal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fft_of_a_cosine() {
+        let n = 16;
+        let x: Vec<f64> = (0..n).map(|i| (2.0 * PI * 3.0 * i as f64 / n as f64).cos()).collect();
+        let p = power_spectrum(&x, n);
+        assert!((p[3] - 64.0).abs() < 1e-9);
+        assert!(p[2] < 1e-20 && p[4] < 1e-20);
+    }
+
+    #[test]
+    fn entropies_of_simple_series() {
+        let x: Vec<f64> = (0..100).map(|i| f64::from(i % 7)).collect();
+        let pe = permutation_entropy(&x, 3, 1, true);
+        assert!(pe > 0.0 && pe < 1.0);
+        let flat = vec![0.3; 50];
+        assert_eq!(signal_entropy(&flat), 0.0);
+        assert_eq!(permutation_entropy(&flat, 3, 1, true), 0.0);
+        // every pair matches: A and B both count all template pairs
+        assert!(sample_entropy(&flat, 4, 1.0).abs() < 0.1);
+    }
+}

@@ -1,1 +1,0 @@
-//! Axivity CWA reader and writer.

@@ -1,0 +1,492 @@
+//! Apache Parquet reader (the `parquet` crate's column API, no Arrow).
+//!
+//! Columns are found by name: time `time` / `timestamp` / `t`; acceleration `accel_x` /
+//! `acc_x` / `ax` / `x` (and y, z); gyroscope `gyro_x` / `gyr_x` / `gx`; `temperature` / `temp`;
+//! `light` / `lux`. Names are matched without case. A table whose columns are unnamed numbers
+//! (`"0"`, `"1"`, ...) is read by position: time, accel x/y/z, then gyro x/y/z.
+//!
+//! Time may be a DOUBLE/FLOAT of unix seconds, or an INT64 `TIMESTAMP` (ms, us, ns) logical
+//! type; acceleration is in g, gyro in deg/s. Only flat (non-repeated) columns are read; null
+//! values become NaN.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use parquet::basic::{LogicalType, TimeUnit};
+use parquet::column::reader::ColumnReader;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::statistics::Statistics;
+use parquet::schema::types::ColumnDescriptor;
+
+use super::{Format, HeaderFacts, ReadError, Recording, Triaxial};
+
+/// Parquet magic at both ends of a file.
+pub const MAGIC: &[u8; 4] = b"PAR1";
+/// Largest footer read for header facts, bytes.
+const FOOTER_BUDGET: u64 = 64 * 1024;
+/// Values read per batch.
+const BATCH: usize = 64 * 1024;
+
+/// Column positions of the channels in a file's schema.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Columns {
+    time: usize,
+    accel: [usize; 3],
+    gyro: Option<[usize; 3]>,
+    temperature: Option<usize>,
+    light: Option<usize>,
+}
+
+fn find(names: &[String], candidates: &[&str]) -> Option<usize> {
+    candidates
+        .iter()
+        .find_map(|c| names.iter().position(|n| n.eq_ignore_ascii_case(c)))
+}
+
+fn find3(names: &[String], prefixes: &[&str]) -> Option<[usize; 3]> {
+    let axis = |a: &str| {
+        let cands: Vec<String> = prefixes
+            .iter()
+            .flat_map(|p| [format!("{p}_{a}"), format!("{p}{a}"), format!("{p} {a}")])
+            .collect();
+        let refs: Vec<&str> = cands.iter().map(String::as_str).collect();
+        find(names, &refs)
+    };
+    Some([axis("x")?, axis("y")?, axis("z")?])
+}
+
+fn resolve_columns(names: &[String]) -> Result<Columns, ReadError> {
+    let numeric = names.len() >= 4 && names.iter().all(|n| n.parse::<usize>().is_ok());
+    if numeric {
+        let pos = |k: usize| {
+            names
+                .iter()
+                .position(|n| n.parse::<usize>().ok() == Some(k))
+        };
+        let time = pos(0).ok_or_else(|| missing("0"))?;
+        let accel = [pos(1), pos(2), pos(3)];
+        let [Some(ax), Some(ay), Some(az)] = accel else {
+            return Err(missing("1, 2, 3"));
+        };
+        let gyro = match [pos(4), pos(5), pos(6)] {
+            [Some(a), Some(b), Some(c)] => Some([a, b, c]),
+            _ => None,
+        };
+        return Ok(Columns {
+            time,
+            accel: [ax, ay, az],
+            gyro,
+            temperature: None,
+            light: None,
+        });
+    }
+    let time = find(names, &["time", "timestamp", "t", "unix_time", "time_s"])
+        .ok_or_else(|| missing("time"))?;
+    let accel = find3(names, &["accel", "acc", "a", "acceleration"])
+        .or_else(|| {
+            find(names, &["x"])
+                .zip(find(names, &["y"]))
+                .zip(find(names, &["z"]))
+                .map(|((x, y), z)| [x, y, z])
+        })
+        .ok_or_else(|| missing("accel_x, accel_y, accel_z"))?;
+    Ok(Columns {
+        time,
+        accel,
+        gyro: find3(names, &["gyro", "gyr", "g", "gyroscope"]),
+        temperature: find(names, &["temperature", "temp"]),
+        light: find(names, &["light", "lux"]),
+    })
+}
+
+fn missing(what: &str) -> ReadError {
+    ReadError::Corrupt {
+        offset: 0,
+        what: format!("parquet schema has no column for {what}"),
+    }
+}
+
+/// Factor from the stored time value to unix seconds.
+fn time_scale(desc: &ColumnDescriptor) -> f64 {
+    match desc.logical_type_ref() {
+        Some(LogicalType::Timestamp(t)) => match t.unit {
+            TimeUnit::MILLIS => 1e-3,
+            TimeUnit::MICROS => 1e-6,
+            TimeUnit::NANOS => 1e-9,
+        },
+        _ => match desc.converted_type() {
+            parquet::basic::ConvertedType::TIMESTAMP_MILLIS => 1e-3,
+            parquet::basic::ConvertedType::TIMESTAMP_MICROS => 1e-6,
+            _ => 1.0,
+        },
+    }
+}
+
+/// Reads one column chunk fully, appending f64 values (nulls as NaN) to `out`.
+fn read_column(
+    reader: ColumnReader,
+    max_def: i16,
+    rows: usize,
+    scale: f64,
+    out: &mut Vec<f64>,
+) -> Result<(), ReadError> {
+    let mut defs: Vec<i16> = Vec::new();
+    macro_rules! drain {
+        ($r:expr, $conv:expr) => {{
+            let mut r = $r;
+            let mut vals = Vec::new();
+            let mut done = 0usize;
+            while done < rows {
+                vals.clear();
+                defs.clear();
+                let want = (rows - done).min(BATCH);
+                let (recs, nvals, _) = r
+                    .read_records(
+                        want,
+                        if max_def > 0 { Some(&mut defs) } else { None },
+                        None,
+                        &mut vals,
+                    )
+                    .map_err(pq_error)?;
+                if recs == 0 {
+                    return Err(ReadError::Truncated {
+                        offset: 0,
+                        what: format!("parquet column ends after {done} of {rows} rows"),
+                    });
+                }
+                if max_def > 0 {
+                    let mut it = vals[..nvals].iter();
+                    for &d in &defs {
+                        let v = if d == max_def {
+                            it.next().map(|v| $conv(*v) * scale)
+                        } else {
+                            None
+                        };
+                        out.push(v.unwrap_or(f64::NAN));
+                    }
+                } else {
+                    out.extend(vals[..nvals].iter().map(|v| $conv(*v) * scale));
+                }
+                done += recs;
+            }
+        }};
+    }
+    match reader {
+        ColumnReader::DoubleColumnReader(r) => drain!(r, |v: f64| v),
+        ColumnReader::FloatColumnReader(r) => drain!(r, |v: f32| f64::from(v)),
+        ColumnReader::Int64ColumnReader(r) => drain!(r, |v: i64| v as f64),
+        ColumnReader::Int32ColumnReader(r) => drain!(r, |v: i32| f64::from(v)),
+        _ => {
+            return Err(ReadError::Unsupported(
+                "parquet column type (only DOUBLE, FLOAT, INT32, INT64 are read)".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn pq_error(e: parquet::errors::ParquetError) -> ReadError {
+    match e {
+        parquet::errors::ParquetError::EOF(m) => ReadError::Truncated {
+            offset: 0,
+            what: format!("parquet: {m}"),
+        },
+        other => ReadError::Corrupt {
+            offset: 0,
+            what: format!("parquet: {other}"),
+        },
+    }
+}
+
+/// Runs a decoder of the `parquet` crate, turning a panic inside it into an error: the crate is
+/// not known to be panic-free on arbitrary bytes, and a reader must never bring a service down.
+fn guarded<T>(f: impl FnOnce() -> Result<T, ReadError>) -> Result<T, ReadError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(ReadError::Corrupt {
+            offset: 0,
+            what: "parquet decoder failed on malformed data".into(),
+        })
+    })
+}
+
+fn leaf_names(meta: &ParquetMetaData) -> Result<Vec<String>, ReadError> {
+    let schema = meta.file_metadata().schema_descr();
+    let mut names = Vec::with_capacity(schema.num_columns());
+    for c in schema.columns() {
+        if c.max_rep_level() > 0 {
+            return Err(ReadError::Unsupported(format!(
+                "repeated parquet column '{}'",
+                c.path()
+            )));
+        }
+        names.push(c.name().to_string());
+    }
+    Ok(names)
+}
+
+/// Reads a Parquet file into a recording. The sampling rate is (n - 1) / (last - first time).
+pub fn read_path(path: &Path) -> Result<Recording, ReadError> {
+    let file = File::open(path)?;
+    read(file)
+}
+
+/// Reads a Parquet file (any `File`: the crate needs positioned reads).
+pub fn read(mut file: File) -> Result<Recording, ReadError> {
+    let len = file.seek(SeekFrom::End(0))?;
+    check_magic(&mut file, len)?;
+    file.seek(SeekFrom::Start(0))?;
+    guarded(move || read_inner(file, len))
+}
+
+fn check_magic(file: &mut File, len: u64) -> Result<(), ReadError> {
+    if len < 12 {
+        return Err(ReadError::Truncated {
+            offset: len,
+            what: "parquet file shorter than its magic and footer".into(),
+        });
+    }
+    let mut head = [0u8; 4];
+    file.seek(SeekFrom::Start(0))?;
+    file.read_exact(&mut head)?;
+    let mut tail = [0u8; 4];
+    file.seek(SeekFrom::Start(len - 4))?;
+    file.read_exact(&mut tail)?;
+    if &head != MAGIC {
+        return Err(ReadError::UnknownFormat(
+            "no PAR1 magic at the start".into(),
+        ));
+    }
+    if &tail != MAGIC {
+        return Err(ReadError::Truncated {
+            offset: len - 4,
+            what: "parquet file has no PAR1 magic at its end".into(),
+        });
+    }
+    Ok(())
+}
+
+fn read_inner(file: File, len: u64) -> Result<Recording, ReadError> {
+    let reader = SerializedFileReader::new(file).map_err(pq_error)?;
+    let meta = reader.metadata();
+    let names = leaf_names(meta)?;
+    let cols = resolve_columns(&names)?;
+    let schema = meta.file_metadata().schema_descr();
+    let total_rows = usize::try_from(meta.file_metadata().num_rows().max(0)).unwrap_or(0);
+    // Bound the up-front reservation by what the file can hold (at least 1 byte per value).
+    let cap = total_rows.min(len as usize);
+    let mut time = Vec::with_capacity(cap);
+    let mut acc = [
+        Vec::with_capacity(cap),
+        Vec::with_capacity(cap),
+        Vec::with_capacity(cap),
+    ];
+    let mut gyro = cols.gyro.map(|_| [Vec::new(), Vec::new(), Vec::new()]);
+    let mut temperature = cols.temperature.map(|_| Vec::new());
+    let mut light = cols.light.map(|_| Vec::new());
+    let tscale = time_scale(&schema.column(cols.time));
+    for g in 0..reader.num_row_groups() {
+        let rg = reader.get_row_group(g).map_err(pq_error)?;
+        let rows = usize::try_from(rg.metadata().num_rows().max(0)).unwrap_or(0);
+        let col = |i: usize, scale: f64, out: &mut Vec<f64>| -> Result<(), ReadError> {
+            let max_def = schema.column(i).max_def_level();
+            let r = rg.get_column_reader(i).map_err(pq_error)?;
+            read_column(r, max_def, rows, scale, out)
+        };
+        col(cols.time, tscale, &mut time)?;
+        for (k, v) in acc.iter_mut().enumerate() {
+            col(cols.accel[k], 1.0, v)?;
+        }
+        if let (Some(idx), Some(out)) = (cols.gyro, gyro.as_mut()) {
+            for (k, v) in out.iter_mut().enumerate() {
+                col(idx[k], 1.0, v)?;
+            }
+        }
+        if let (Some(i), Some(out)) = (cols.temperature, temperature.as_mut()) {
+            col(i, 1.0, out)?;
+        }
+        if let (Some(i), Some(out)) = (cols.light, light.as_mut()) {
+            col(i, 1.0, out)?;
+        }
+    }
+    let [x, y, z] = acc;
+    let mut rec = Recording {
+        accel: Triaxial { x, y, z },
+        gyro: gyro.map(|[x, y, z]| Triaxial { x, y, z }),
+        temperature,
+        light,
+        time,
+        ..Recording::default()
+    };
+    rec.fs = super::csv::rate_from_times(&rec.time).unwrap_or(0.0);
+    let mut channels = vec!["accel".to_string()];
+    for (name, present) in [
+        ("gyro", rec.gyro.is_some()),
+        ("temperature", rec.temperature.is_some()),
+        ("light", rec.light.is_some()),
+    ] {
+        if present {
+            channels.push(name.to_string());
+        }
+    }
+    rec.header = HeaderFacts {
+        format: Some(Format::Parquet),
+        device: "Parquet".to_string(),
+        device_id: None,
+        start: rec.time.first().copied(),
+        end: rec.time.last().copied(),
+        end_is_estimate: false,
+        sample_rate: Some(rec.fs).filter(|f| *f > 0.0),
+        accel_range_g: None,
+        channels,
+        file_size: Some(len),
+    };
+    Ok(rec)
+}
+
+/// Header facts from a prefix: a Parquet file keeps its schema in the footer, so the prefix
+/// only confirms the format.
+pub fn read_header(prefix: &[u8], file_size: Option<u64>) -> Result<HeaderFacts, ReadError> {
+    if !prefix.starts_with(MAGIC) {
+        return Err(ReadError::UnknownFormat(
+            "no PAR1 magic at the start".into(),
+        ));
+    }
+    Ok(HeaderFacts {
+        format: Some(Format::Parquet),
+        device: "Parquet".into(),
+        file_size,
+        ..HeaderFacts::default()
+    })
+}
+
+/// Header facts from the footer of a seekable Parquet file (at most 64 KB read): channels from
+/// the schema, start and end from the time column's statistics, the rate from the row count.
+pub fn read_header_seek<R: Read + Seek>(r: &mut R) -> Result<HeaderFacts, ReadError> {
+    let len = r.seek(SeekFrom::End(0))?;
+    if len < 12 {
+        return Err(ReadError::Truncated {
+            offset: len,
+            what: "parquet file shorter than its magic and footer".into(),
+        });
+    }
+    let mut tail = [0u8; 8];
+    r.seek(SeekFrom::Start(len - 8))?;
+    r.read_exact(&mut tail)?;
+    if &tail[4..] != MAGIC {
+        return Err(ReadError::Truncated {
+            offset: len - 4,
+            what: "parquet file has no PAR1 magic at its end".into(),
+        });
+    }
+    let meta_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if meta_len + 12 > len {
+        return Err(ReadError::Corrupt {
+            offset: len - 8,
+            what: format!("parquet footer length {meta_len} exceeds the file"),
+        });
+    }
+    if meta_len > FOOTER_BUDGET {
+        return Err(ReadError::Unsupported(format!(
+            "parquet footer of {meta_len} bytes exceeds the {FOOTER_BUDGET} read for header facts"
+        )));
+    }
+    r.seek(SeekFrom::Start(len - 8 - meta_len))?;
+    let mut buf = vec![0u8; meta_len as usize];
+    r.read_exact(&mut buf)?;
+    let meta = guarded(|| {
+        ParquetMetaDataReader::decode_metadata(&buf).map_err(|e| ReadError::Corrupt {
+            offset: len - 8 - meta_len,
+            what: format!("parquet footer: {e}"),
+        })
+    })?;
+    let names = leaf_names(&meta)?;
+    let cols = resolve_columns(&names)?;
+    let scale = time_scale(&meta.file_metadata().schema_descr().column(cols.time));
+    let (mut start, mut end) = (None::<f64>, None::<f64>);
+    for rg in meta.row_groups() {
+        let Some(stats) = rg.column(cols.time).statistics() else {
+            continue;
+        };
+        let (lo, hi) = match stats {
+            Statistics::Double(s) => (s.min_opt().copied(), s.max_opt().copied()),
+            Statistics::Float(s) => (
+                s.min_opt().map(|v| f64::from(*v)),
+                s.max_opt().map(|v| f64::from(*v)),
+            ),
+            Statistics::Int64(s) => (
+                s.min_opt().map(|v| *v as f64),
+                s.max_opt().map(|v| *v as f64),
+            ),
+            Statistics::Int32(s) => (
+                s.min_opt().map(|v| f64::from(*v)),
+                s.max_opt().map(|v| f64::from(*v)),
+            ),
+            _ => (None, None),
+        };
+        if let Some(lo) = lo {
+            start = Some(start.map_or(lo * scale, |s| s.min(lo * scale)));
+        }
+        if let Some(hi) = hi {
+            end = Some(end.map_or(hi * scale, |e| e.max(hi * scale)));
+        }
+    }
+    let n = meta.file_metadata().num_rows();
+    let fs = match (start, end) {
+        (Some(s), Some(e)) if e > s && n > 1 => Some((n - 1) as f64 / (e - s)),
+        _ => None,
+    };
+    let mut channels = vec!["accel".to_string()];
+    for (name, present) in [
+        ("gyro", cols.gyro.is_some()),
+        ("temperature", cols.temperature.is_some()),
+        ("light", cols.light.is_some()),
+    ] {
+        if present {
+            channels.push(name.to_string());
+        }
+    }
+    Ok(HeaderFacts {
+        format: Some(Format::Parquet),
+        device: "Parquet".into(),
+        device_id: None,
+        start,
+        end,
+        end_is_estimate: false,
+        sample_rate: fs,
+        accel_range_g: None,
+        channels,
+        file_size: Some(len),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn column_names_resolve() {
+        let c = resolve_columns(&names(&[
+            "time", "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z",
+        ]))
+        .unwrap();
+        assert_eq!((c.time, c.accel, c.gyro), (0, [1, 2, 3], Some([4, 5, 6])));
+        let c = resolve_columns(&names(&["0", "1", "2", "3"])).unwrap();
+        assert_eq!((c.time, c.accel, c.gyro), (0, [1, 2, 3], None));
+        let c = resolve_columns(&names(&[
+            "Accel_X",
+            "Accel_Y",
+            "Accel_Z",
+            "Time",
+            "Temperature",
+        ]))
+        .unwrap();
+        assert_eq!((c.time, c.accel, c.temperature), (3, [0, 1, 2], Some(4)));
+        assert!(resolve_columns(&names(&["a", "b"])).is_err());
+    }
+}

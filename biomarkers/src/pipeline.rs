@@ -1,0 +1,555 @@
+//! A pipeline: an ordered list of algorithm steps run over one recording, like SKDH's `Pipeline`.
+//!
+//! A pipeline travels as JSON between the study config, the state machine and the batch job:
+//! `{"steps": [{"step": "wear", "params": {"method": "choi"}}, {"step": "activity"}, ...]}`.
+//! Parameters use SKDH's names, defaults and units; unknown steps or parameters are errors that
+//! name the step and field. [`Pipeline::resolved`] gives the same shape with every default filled
+//! in, for provenance.
+//!
+//! Steps and what they pass on (as SKDH's pipeline does):
+//! * `calibrate` (van Hees auto-calibration): table `calibration`; when it succeeds, later steps
+//!   see the corrected acceleration.
+//! * `wear` (`method`: `accel_threshold` (default), `choi`, `cta`, `detach`): table
+//!   `wear_bouts`; later steps use these bouts (without a wear step: worn throughout).
+//! * `sleep`: tables `sleep_nights`, `sleep_minutes`; later activity excludes the sleep windows.
+//! * `activity`: tables `activity_daily`, `activity_epochs`.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::activity::{self, ActivityInputs};
+use crate::io::Recording;
+use crate::preprocessing::Axes;
+use crate::preprocessing::calibrate::{self, CalibrateParams, CalibrationStatus};
+use crate::preprocessing::days::{LocalClock, day_windows};
+use crate::preprocessing::wear::{
+    self, AccelThresholdParams, Bouts, ChoiParams, CtaParams, DetachParams,
+};
+use crate::sleep::{self, SleepInputs};
+use crate::table::{ColumnData, Table};
+
+pub use crate::activity::ActivityParams;
+pub use crate::sleep::SleepParams;
+
+/// Facts about the subject that some steps need (from the study's subject metadata).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SubjectContext {
+    /// Height, metres (gait spatial endpoints).
+    pub height_m: Option<f64>,
+    /// IANA time zone of the recording's local days, e.g. `"Europe/London"`; without it the
+    /// timestamps are read as naive local time (as SKDH does without `tz_name`).
+    pub time_zone: Option<String>,
+}
+
+/// One step as written in a config: its name and its parameters (a JSON object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// Step name, e.g. `"activity"`.
+    pub step: String,
+    /// Parameters; missing ones take their defaults.
+    #[serde(default)]
+    pub params: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The pipeline as written in a config or passed to the batch job.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSpec {
+    /// Steps in the order they run.
+    pub steps: Vec<StepSpec>,
+}
+
+/// Parameters of the wear step: the method and its own parameters (SKDH names).
+#[derive(Debug, Clone, PartialEq)]
+pub enum WearParams {
+    /// `accel_threshold` (SKDH `AccelThresholdWearDetection`), the default.
+    AccelThreshold(AccelThresholdParams),
+    /// `choi` (SKDH `CountWearDetection`).
+    Choi(ChoiParams),
+    /// `cta` (SKDH `CtaWearDetection`); needs temperature.
+    Cta(CtaParams),
+    /// `detach` (SKDH `DETACH`); needs temperature.
+    Detach(DetachParams),
+}
+
+impl Default for WearParams {
+    fn default() -> Self {
+        WearParams::AccelThreshold(AccelThresholdParams::default())
+    }
+}
+
+/// Names of the wear methods.
+pub const WEAR_METHODS: &[&str] = &["accel_threshold", "choi", "cta", "detach"];
+
+impl WearParams {
+    /// The method name.
+    pub fn method(&self) -> &'static str {
+        match self {
+            WearParams::AccelThreshold(_) => "accel_threshold",
+            WearParams::Choi(_) => "choi",
+            WearParams::Cta(_) => "cta",
+            WearParams::Detach(_) => "detach",
+        }
+    }
+
+    fn from_map(mut m: Map<String, Value>) -> Result<Self, String> {
+        let method = match m.remove("method") {
+            None => "accel_threshold".to_string(),
+            Some(Value::String(s)) => s,
+            Some(other) => return Err(format!("method: expected a string, got {other}")),
+        };
+        let v = Value::Object(m);
+        let e = |e: serde_json::Error| e.to_string();
+        Ok(match method.as_str() {
+            "accel_threshold" => WearParams::AccelThreshold(serde_json::from_value(v).map_err(e)?),
+            "choi" => WearParams::Choi(serde_json::from_value(v).map_err(e)?),
+            "cta" => WearParams::Cta(serde_json::from_value(v).map_err(e)?),
+            "detach" => WearParams::Detach(serde_json::from_value(v).map_err(e)?),
+            other => {
+                return Err(format!(
+                    "method: unknown wear method '{other}' (offered: {})",
+                    WEAR_METHODS.join(", ")
+                ));
+            }
+        })
+    }
+
+    fn to_map(&self) -> Map<String, Value> {
+        let v = match self {
+            WearParams::AccelThreshold(p) => serde_json::to_value(p),
+            WearParams::Choi(p) => serde_json::to_value(p),
+            WearParams::Cta(p) => serde_json::to_value(p),
+            WearParams::Detach(p) => serde_json::to_value(p),
+        };
+        let mut m = Map::new();
+        m.insert("method".into(), Value::String(self.method().into()));
+        if let Ok(Value::Object(o)) = v {
+            m.extend(o);
+        }
+        m
+    }
+}
+
+/// A step with its parameters decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Auto-calibration (van Hees).
+    Calibrate(CalibrateParams),
+    /// Wear detection.
+    Wear(WearParams),
+    /// Sleep (TSO, sleep/wake, nightly endpoints).
+    Sleep(SleepParams),
+    /// Activity levels and daily endpoints.
+    Activity(ActivityParams),
+}
+
+/// The names of the steps this library version offers, in the usual running order.
+pub const STEP_NAMES: &[&str] = &["calibrate", "wear", "sleep", "activity"];
+
+/// Why a pipeline could not be built or run.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The step name is not one this library offers.
+    #[error("steps[{index}]: unknown step '{name}' (this version of biomarkers offers: {offered})")]
+    UnknownStep {
+        /// Position in the step list.
+        index: usize,
+        /// The unknown name.
+        name: String,
+        /// Comma-separated list of offered steps.
+        offered: String,
+    },
+    /// A parameter is unknown or has the wrong type.
+    #[error("steps[{index}] ({name}).params: {message}")]
+    BadParams {
+        /// Position in the step list.
+        index: usize,
+        /// Step name.
+        name: String,
+        /// The decoder's message, naming the field.
+        message: String,
+    },
+    /// The recording cannot be used by a step.
+    #[error("step {step}: {message}")]
+    Input {
+        /// Step name.
+        step: String,
+        /// What is wrong with the input.
+        message: String,
+    },
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    index: usize,
+    spec: &StepSpec,
+) -> Result<T, PipelineError> {
+    serde_json::from_value(serde_json::Value::Object(spec.params.clone())).map_err(|e| {
+        PipelineError::BadParams {
+            index,
+            name: spec.step.clone(),
+            message: e.to_string(),
+        }
+    })
+}
+
+impl Step {
+    /// Decodes one step spec; `index` is its position, used in error messages.
+    pub fn from_spec(index: usize, spec: &StepSpec) -> Result<Step, PipelineError> {
+        let bad = |message: String| PipelineError::BadParams {
+            index,
+            name: spec.step.clone(),
+            message,
+        };
+        match spec.step.as_str() {
+            "calibrate" => Ok(Step::Calibrate(decode(index, spec)?)),
+            "wear" => WearParams::from_map(spec.params.clone()).map(Step::Wear).map_err(bad),
+            "sleep" => {
+                let p: SleepParams = decode(index, spec)?;
+                if p.add_active_time != 0.0 {
+                    return Err(bad(
+                        "add_active_time: only 0 is supported (SKDH pads with unseeded random data)"
+                            .into(),
+                    ));
+                }
+                let [b, per] = p.day_window;
+                if b > 23 || !(1..=24).contains(&per) {
+                    return Err(bad("day_window: must be [base 0-23, period 1-24]".into()));
+                }
+                Ok(Step::Sleep(p))
+            }
+            "activity" => {
+                let p: ActivityParams = decode(index, spec)?;
+                p.validate().map_err(|e| bad(e.to_string()))?;
+                Ok(Step::Activity(p))
+            }
+            other => Err(PipelineError::UnknownStep {
+                index,
+                name: other.to_string(),
+                offered: STEP_NAMES.join(", "),
+            }),
+        }
+    }
+
+    /// The step's name as written in configs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Calibrate(_) => "calibrate",
+            Step::Wear(_) => "wear",
+            Step::Sleep(_) => "sleep",
+            Step::Activity(_) => "activity",
+        }
+    }
+
+    fn params_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        let v = match self {
+            Step::Calibrate(p) => serde_json::to_value(p),
+            Step::Wear(p) => return p.to_map(),
+            Step::Sleep(p) => serde_json::to_value(p),
+            Step::Activity(p) => serde_json::to_value(p),
+        };
+        match v {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        }
+    }
+}
+
+/// A decoded pipeline, ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    /// Steps in running order.
+    pub steps: Vec<Step>,
+}
+
+/// What running one step cost and said.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepReport {
+    /// Step name.
+    pub step: String,
+    /// Wall time of the step, seconds.
+    pub seconds: f64,
+    /// Notes for the reader of the results (e.g. why a day has no values).
+    pub messages: Vec<String>,
+}
+
+/// The tables and reports of one pipeline run.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineOutput {
+    /// Result tables, one or more per step (e.g. `activity_epochs`, `activity_daily`).
+    pub tables: Vec<Table>,
+    /// One report per step, in order.
+    pub reports: Vec<StepReport>,
+}
+
+/// What steps pass on to later steps.
+struct State {
+    accel: Option<crate::io::Triaxial>,
+    wear: Option<Bouts>,
+    sleep: Option<Vec<Option<(usize, usize)>>>,
+}
+
+fn input_err(step: &str, e: impl std::fmt::Display) -> PipelineError {
+    PipelineError::Input {
+        step: step.to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn bouts_table(time: &[f64], bouts: &[(usize, usize)]) -> Table {
+    let t = |i: usize| time.get(i).copied().unwrap_or(f64::NAN);
+    Table::new("wear_bouts")
+        .with(
+            "start_index",
+            Some("sample"),
+            ColumnData::I64(bouts.iter().map(|b| b.0 as i64).collect()),
+        )
+        .with(
+            "stop_index",
+            Some("sample"),
+            ColumnData::I64(bouts.iter().map(|b| b.1 as i64).collect()),
+        )
+        .with(
+            "start",
+            Some("unix s"),
+            ColumnData::F64(bouts.iter().map(|b| t(b.0)).collect()),
+        )
+        .with(
+            "stop",
+            Some("unix s"),
+            ColumnData::F64(bouts.iter().map(|b| t(b.1)).collect()),
+        )
+        .with(
+            "duration",
+            Some("min"),
+            ColumnData::F64(bouts.iter().map(|b| (t(b.1) - t(b.0)) / 60.0).collect()),
+        )
+}
+
+fn calibration_table(c: &calibrate::Calibration) -> Table {
+    let f = |v: f64| ColumnData::F64(vec![v]);
+    let ok = c.status == CalibrationStatus::Calibrated;
+    let mut t = Table::new("calibration")
+        .with("status", None, ColumnData::Str(vec![format!("{:?}", c.status).to_lowercase()]))
+        .with("applied", None, ColumnData::Bool(vec![ok]))
+        .with("reason", None, ColumnData::Str(vec![c.status.describe().to_string()]));
+    for (k, ax) in ["x", "y", "z"].iter().enumerate() {
+        t = t.with(&format!("offset_{ax}"), Some("g"), f(c.offset[k]));
+    }
+    for (k, ax) in ["x", "y", "z"].iter().enumerate() {
+        t = t.with(&format!("scale_{ax}"), None, f(c.scale[k]));
+    }
+    for (k, ax) in ["x", "y", "z"].iter().enumerate() {
+        t = t.with(
+            &format!("temperature_scale_{ax}"),
+            Some("g/degC"),
+            f(c.temperature_scale[k]),
+        );
+    }
+    t.with("temperature_mean", Some("deg C"), f(c.temperature_mean))
+        .with("error_before", Some("g"), f(c.error_before))
+        .with("error_after", Some("g"), f(c.error_after))
+        .with("hours_used", Some("h"), f(c.hours_used))
+        .with(
+            "still_windows",
+            None,
+            ColumnData::I64(vec![c.still_windows as i64]),
+        )
+}
+
+impl Pipeline {
+    /// Decodes a pipeline spec; errors name the step index and field.
+    pub fn from_spec(spec: &PipelineSpec) -> Result<Pipeline, PipelineError> {
+        let steps = spec
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Step::from_spec(i, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Pipeline { steps })
+    }
+
+    /// The default pipeline for a wrist recording: calibrate, wear, sleep, activity.
+    pub fn default_wrist() -> Pipeline {
+        Pipeline {
+            steps: vec![
+                Step::Calibrate(CalibrateParams::default()),
+                Step::Wear(WearParams::default()),
+                Step::Sleep(SleepParams::default()),
+                Step::Activity(ActivityParams::default()),
+            ],
+        }
+    }
+
+    /// The spec with every parameter resolved to its value (defaults filled), for provenance.
+    pub fn resolved(&self) -> PipelineSpec {
+        PipelineSpec {
+            steps: self
+                .steps
+                .iter()
+                .map(|s| StepSpec {
+                    step: s.name().to_string(),
+                    params: s.params_json(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Runs every step over the recording.
+    pub fn run(
+        &self,
+        rec: &Recording,
+        subject: &SubjectContext,
+    ) -> Result<PipelineOutput, PipelineError> {
+        let mut out = PipelineOutput::default();
+        let clock = LocalClock::new(subject.time_zone.as_deref())
+            .map_err(|e| input_err("pipeline", e))?;
+        let mut st = State {
+            accel: None,
+            wear: None,
+            sleep: None,
+        };
+        let fs = rec.fs;
+        let time = &rec.time;
+        for step in &self.steps {
+            let t0 = Instant::now();
+            let name = step.name();
+            if rec.is_empty() || !(fs > 0.0) {
+                return Err(input_err(name, "the recording has no samples or no valid sampling rate"));
+            }
+            let mut messages = Vec::new();
+            let accel: Axes<'_> = match &st.accel {
+                Some(a) => a.into(),
+                None => (&rec.accel).into(),
+            };
+            let temperature = rec.temperature.as_deref();
+            match step {
+                Step::Calibrate(p) => {
+                    let c = calibrate::calibrate(accel, temperature, fs, p);
+                    messages.push(c.status.describe().to_string());
+                    out.tables.push(calibration_table(&c));
+                    if c.status == CalibrationStatus::Calibrated {
+                        let mut a = match st.accel.take() {
+                            Some(a) => a,
+                            None => rec.accel.clone(),
+                        };
+                        c.apply(&mut a.x, &mut a.y, &mut a.z, temperature);
+                        st.accel = Some(a);
+                    }
+                }
+                Step::Wear(p) => {
+                    let bouts = match p {
+                        WearParams::AccelThreshold(q) => wear::accel_threshold(accel, fs, q),
+                        WearParams::Choi(q) => wear::choi(time, accel, fs, q),
+                        WearParams::Cta(q) => wear::cta(accel, temperature, fs, q),
+                        WearParams::Detach(q) => wear::detach(accel, temperature, fs, q),
+                    }
+                    .map_err(|e| input_err(name, format!("{} wear: {e}", p.method())))?;
+                    let worn: usize = bouts.iter().map(|b| b.1 - b.0).sum();
+                    messages.push(format!(
+                        "{}: {} wear bouts, {:.1} h worn",
+                        p.method(),
+                        bouts.len(),
+                        worn as f64 / fs / 3600.0
+                    ));
+                    out.tables.push(bouts_table(time, &bouts));
+                    st.wear = Some(bouts);
+                }
+                Step::Sleep(p) => {
+                    let [base, period] = p.day_window;
+                    let days = day_windows(time, fs, i64::from(base), i64::from(period), &clock)
+                        .map_err(|e| input_err(name, e))?;
+                    let r = sleep::sleep(
+                        &SleepInputs {
+                            time,
+                            accel,
+                            temperature,
+                            fs,
+                            wear: st.wear.as_deref(),
+                            days: &days,
+                            clock: &clock,
+                        },
+                        p,
+                    )
+                    .map_err(|e| input_err(name, e))?;
+                    messages.extend(r.messages);
+                    out.tables.push(r.nights);
+                    out.tables.push(r.minutes);
+                    st.sleep = Some(r.sleep_windows);
+                }
+                Step::Activity(p) => {
+                    let days = match p.day_window {
+                        Some([b, per]) => Some(
+                            day_windows(time, fs, i64::from(b), i64::from(per), &clock)
+                                .map_err(|e| input_err(name, e))?,
+                        ),
+                        None => None,
+                    };
+                    let r = activity::activity(
+                        &ActivityInputs {
+                            time,
+                            accel,
+                            fs,
+                            wear: st.wear.as_deref(),
+                            sleep: st.sleep.as_deref(),
+                            days: days.as_deref(),
+                            clock: &clock,
+                        },
+                        p,
+                    )
+                    .map_err(|e| input_err(name, e))?;
+                    messages.extend(r.messages);
+                    out.tables.push(r.epochs);
+                    out.tables.push(r.daily);
+                }
+            }
+            out.reports.push(StepReport {
+                step: name.to_string(),
+                seconds: t0.elapsed().as_secs_f64(),
+                messages,
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_round_trip_with_defaults() {
+        let spec: PipelineSpec = serde_json::from_str(
+            r#"{"steps":[{"step":"wear","params":{"method":"choi"}},{"step":"activity","params":{"min_wear_time":1}}]}"#,
+        )
+        .unwrap();
+        let p = Pipeline::from_spec(&spec).unwrap();
+        let r = p.resolved();
+        assert_eq!(r.steps[0].params["method"], "choi");
+        assert_eq!(r.steps[0].params["nonwear_window_min"], 90);
+        assert_eq!(r.steps[1].params["short_wlen"], 5);
+        assert_eq!(Pipeline::from_spec(&r).unwrap(), p);
+    }
+
+    #[test]
+    fn bad_specs_name_the_field() {
+        let bad = |s: &str| {
+            let spec: PipelineSpec = serde_json::from_str(s).unwrap();
+            Pipeline::from_spec(&spec).unwrap_err().to_string()
+        };
+        assert!(bad(r#"{"steps":[{"step":"gaitx"}]}"#).contains("unknown step"));
+        assert!(bad(r#"{"steps":[{"step":"wear","params":{"method":"x"}}]}"#).contains("method"));
+        assert!(bad(r#"{"steps":[{"step":"wear","params":{"sd_crit":"a"}}]}"#).contains("sd_crit"));
+        assert!(bad(r#"{"steps":[{"step":"activity","params":{"epoch":5}}]}"#).contains("epoch"));
+        assert!(
+            bad(r#"{"steps":[{"step":"activity","params":{"cutpoints":"nope"}}]}"#)
+                .contains("nope")
+        );
+        assert!(
+            bad(r#"{"steps":[{"step":"sleep","params":{"add_active_time":1.0}}]}"#)
+                .contains("add_active_time")
+        );
+    }
+}

@@ -1,0 +1,391 @@
+//! IIR filter design (Butterworth, Chebyshev type I) in second-order sections, and zero-phase
+//! filtering, with scipy's conventions (`butter`/`cheby1(..., output="sos")`, `sosfiltfilt` with
+//! odd padding of `3 * (2 * sections + 1 - trailing zero coefficients)` samples and steady-state
+//! initial conditions). Cut-offs are normalised to the Nyquist frequency (0 < wn < 1).
+
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct C {
+    re: f64,
+    im: f64,
+}
+
+impl C {
+    fn new(re: f64, im: f64) -> Self {
+        Self { re, im }
+    }
+    fn real(re: f64) -> Self {
+        Self { re, im: 0.0 }
+    }
+    fn sqrt(self) -> Self {
+        let r = (self.re * self.re + self.im * self.im).sqrt();
+        let re = ((r + self.re) / 2.0).max(0.0).sqrt();
+        let im = ((r - self.re) / 2.0).max(0.0).sqrt();
+        Self::new(re, if self.im < 0.0 { -im } else { im })
+    }
+}
+
+impl Add for C {
+    type Output = C;
+    fn add(self, o: C) -> C {
+        C::new(self.re + o.re, self.im + o.im)
+    }
+}
+impl Sub for C {
+    type Output = C;
+    fn sub(self, o: C) -> C {
+        C::new(self.re - o.re, self.im - o.im)
+    }
+}
+impl Mul for C {
+    type Output = C;
+    fn mul(self, o: C) -> C {
+        C::new(
+            self.re * o.re - self.im * o.im,
+            self.re * o.im + self.im * o.re,
+        )
+    }
+}
+impl Div for C {
+    type Output = C;
+    fn div(self, o: C) -> C {
+        let d = o.re * o.re + o.im * o.im;
+        C::new(
+            (self.re * o.re + self.im * o.im) / d,
+            (self.im * o.re - self.re * o.im) / d,
+        )
+    }
+}
+impl Neg for C {
+    type Output = C;
+    fn neg(self) -> C {
+        C::new(-self.re, -self.im)
+    }
+}
+
+/// One second-order section: numerator `b` and denominator `a` (a\[0\] = 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Section {
+    /// Numerator coefficients.
+    pub b: [f64; 3],
+    /// Denominator coefficients, `a[0] == 1`.
+    pub a: [f64; 3],
+}
+
+/// Filter band.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Band {
+    /// Low-pass at a normalised cut-off.
+    Low(f64),
+    /// High-pass at a normalised cut-off.
+    High(f64),
+    /// Band-pass between two normalised cut-offs.
+    Pass(f64, f64),
+}
+
+/// Why a filter cannot be designed or applied.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FilterError {
+    /// Cut-off outside (0, 1) of Nyquist, or order 0.
+    #[error("invalid filter design: {0}")]
+    Design(String),
+    /// The signal is not longer than the padding that zero-phase filtering needs.
+    #[error("signal of {n} samples is too short for zero-phase filtering (needs more than {padlen})")]
+    TooShort {
+        /// Signal length.
+        n: usize,
+        /// Required padding.
+        padlen: usize,
+    },
+}
+
+fn check_wn(w: f64) -> Result<(), FilterError> {
+    if w > 0.0 && w < 1.0 {
+        Ok(())
+    } else {
+        Err(FilterError::Design(format!(
+            "normalised cut-off {w} must be in (0, 1)"
+        )))
+    }
+}
+
+/// Butterworth filter of `order` in second-order sections (scipy `butter(..., output="sos")`).
+pub fn butter(order: usize, band: Band) -> Result<Vec<Section>, FilterError> {
+    if order == 0 {
+        return Err(FilterError::Design("order must be positive".into()));
+    }
+    let n = order as i64;
+    let poles: Vec<C> = (0..order)
+        .map(|i| {
+            let m = (-n + 1 + 2 * i as i64) as f64;
+            let th = std::f64::consts::PI * m / (2.0 * n as f64);
+            // -exp(j*th)
+            C::new(-th.cos(), -th.sin())
+        })
+        .collect();
+    analog_to_sos(poles, 1.0, band)
+}
+
+/// Chebyshev type I filter with `ripple_db` pass-band ripple (scipy `cheby1(..., output="sos")`).
+pub fn cheby1(order: usize, ripple_db: f64, band: Band) -> Result<Vec<Section>, FilterError> {
+    if order == 0 {
+        return Err(FilterError::Design("order must be positive".into()));
+    }
+    let n = order as i64;
+    let eps = (10f64.powf(0.1 * ripple_db) - 1.0).sqrt();
+    let mu = (1.0 / eps).asinh() / order as f64;
+    let poles: Vec<C> = (0..order)
+        .map(|i| {
+            let m = (-n + 1 + 2 * i as i64) as f64;
+            let th = std::f64::consts::PI * m / (2.0 * n as f64);
+            // -sinh(mu + j*th)
+            C::new(-(mu.sinh() * th.cos()), -(mu.cosh() * th.sin()))
+        })
+        .collect();
+    let mut k = poles.iter().fold(C::real(1.0), |acc, p| acc * (-*p)).re;
+    if order % 2 == 0 {
+        k /= (1.0 + eps * eps).sqrt();
+    }
+    analog_to_sos(poles, k, band)
+}
+
+fn analog_to_sos(p: Vec<C>, k: f64, band: Band) -> Result<Vec<Section>, FilterError> {
+    let warp = |w: f64| 4.0 * (std::f64::consts::PI * w / 2.0).tan();
+    let degree = p.len();
+    let (zeros, poles, gain): (Vec<C>, Vec<C>, f64) = match band {
+        Band::Low(w) => {
+            check_wn(w)?;
+            let wo = warp(w);
+            let poles: Vec<C> = p.iter().map(|&x| x * C::real(wo)).collect();
+            (Vec::new(), poles, k * wo.powi(degree as i32))
+        }
+        Band::High(w) => {
+            check_wn(w)?;
+            let wo = warp(w);
+            let poles: Vec<C> = p.iter().map(|&x| C::real(wo) / x).collect();
+            let prod = p.iter().fold(C::real(1.0), |acc, &x| acc * (-x));
+            let kk = k * (C::real(1.0) / prod).re;
+            (vec![C::real(0.0); degree], poles, kk)
+        }
+        Band::Pass(w1, w2) => {
+            check_wn(w1)?;
+            check_wn(w2)?;
+            if w1 >= w2 {
+                return Err(FilterError::Design("band edges must increase".into()));
+            }
+            let (a, b) = (warp(w1), warp(w2));
+            let bw = b - a;
+            let wo = (a * b).sqrt();
+            let mut poles = Vec::with_capacity(2 * degree);
+            let mut upper = Vec::with_capacity(degree);
+            for &x in &p {
+                let pl = x * C::real(bw / 2.0);
+                let s = (pl * pl - C::real(wo * wo)).sqrt();
+                poles.push(pl + s);
+                upper.push(pl - s);
+            }
+            poles.extend(upper);
+            (vec![C::real(0.0); degree], poles, k * bw.powi(degree as i32))
+        }
+    };
+    // bilinear transform with fs = 2 (fs2 = 4)
+    let fs2 = C::real(4.0);
+    let zd: Vec<C> = zeros.iter().map(|&z| (fs2 + z) / (fs2 - z)).collect();
+    let pd: Vec<C> = poles.iter().map(|&x| (fs2 + x) / (fs2 - x)).collect();
+    let num = zeros.iter().fold(C::real(1.0), |acc, &z| acc * (fs2 - z));
+    let den = poles.iter().fold(C::real(1.0), |acc, &x| acc * (fs2 - x));
+    let kd = gain * (num / den).re;
+    let mut zd = zd;
+    while zd.len() < pd.len() {
+        zd.push(C::real(-1.0));
+    }
+    Ok(to_sections(zd, pd, kd))
+}
+
+fn to_sections(zeros: Vec<C>, poles: Vec<C>, k: f64) -> Vec<Section> {
+    // conjugate pole pairs first (upper half plane), then real poles two by two
+    let tol = 1e-10;
+    let mut complex: Vec<C> = poles.iter().copied().filter(|x| x.im > tol).collect();
+    let mut real: Vec<f64> = poles
+        .iter()
+        .filter(|x| x.im.abs() <= tol)
+        .map(|x| x.re)
+        .collect();
+    complex.sort_by(|a, b| a.re.total_cmp(&b.re));
+    real.sort_by(f64::total_cmp);
+    let mut zr: Vec<f64> = zeros.iter().map(|z| z.re).collect();
+    zr.sort_by(f64::total_cmp);
+    // interleave +1 / -1 zeros so that band-pass sections get one of each
+    let (neg, pos): (Vec<f64>, Vec<f64>) = zr.into_iter().partition(|z| *z < 0.0);
+    let mut zs = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < neg.len() || j < pos.len() {
+        if i < neg.len() {
+            zs.push(neg[i]);
+            i += 1;
+        }
+        if j < pos.len() {
+            zs.push(pos[j]);
+            j += 1;
+        }
+    }
+    let mut zi = zs.into_iter();
+    let mut sections = Vec::new();
+    for p in complex {
+        let z1 = zi.next().unwrap_or(0.0);
+        let z2 = zi.next().unwrap_or(0.0);
+        sections.push(Section {
+            b: [1.0, -(z1 + z2), z1 * z2],
+            a: [1.0, -2.0 * p.re, p.re * p.re + p.im * p.im],
+        });
+    }
+    let mut r = real.chunks(2);
+    for pair in r.by_ref() {
+        if pair.len() == 2 {
+            let z1 = zi.next().unwrap_or(0.0);
+            let z2 = zi.next().unwrap_or(0.0);
+            sections.push(Section {
+                b: [1.0, -(z1 + z2), z1 * z2],
+                a: [1.0, -(pair[0] + pair[1]), pair[0] * pair[1]],
+            });
+        } else {
+            let z1 = zi.next().unwrap_or(0.0);
+            sections.push(Section {
+                b: [1.0, -z1, 0.0],
+                a: [1.0, -pair[0], 0.0],
+            });
+        }
+    }
+    if let Some(first) = sections.first_mut() {
+        for c in &mut first.b {
+            *c *= k;
+        }
+    }
+    sections
+}
+
+/// Causal filtering with per-section state `zi` (direct form II transposed), in place.
+pub fn sosfilt(sos: &[Section], x: &mut [f64], zi: &mut [[f64; 2]]) {
+    for v in x.iter_mut() {
+        let mut xc = *v;
+        for (s, z) in sos.iter().zip(zi.iter_mut()) {
+            let y = s.b[0] * xc + z[0];
+            z[0] = s.b[1] * xc - s.a[1] * y + z[1];
+            z[1] = s.b[2] * xc - s.a[2] * y;
+            xc = y;
+        }
+        *v = xc;
+    }
+}
+
+/// Steady-state initial conditions for a unit step (scipy `sosfilt_zi`).
+pub fn sosfilt_zi(sos: &[Section]) -> Vec<[f64; 2]> {
+    let mut scale = 1.0;
+    sos.iter()
+        .map(|s| {
+            let (b, a) = (s.b, s.a);
+            let b0 = b[0] / a[0];
+            let (a1, a2) = (a[1] / a[0], a[2] / a[0]);
+            let (b1, b2) = (b[1] / a[0], b[2] / a[0]);
+            let bb0 = b1 - a1 * b0;
+            let bb1 = b2 - a2 * b0;
+            let z0 = (bb0 + bb1) / (1.0 + a1 + a2);
+            let z1 = bb1 - a2 * z0;
+            let zi = [scale * z0, scale * z1];
+            scale *= (b[0] + b[1] + b[2]) / (a[0] + a[1] + a[2]);
+            zi
+        })
+        .collect()
+}
+
+/// The odd-extension padding length scipy's `sosfiltfilt` uses.
+pub fn padlen(sos: &[Section]) -> usize {
+    let zb = sos.iter().filter(|s| s.b[2] == 0.0).count();
+    let za = sos.iter().filter(|s| s.a[2] == 0.0).count();
+    3 * (2 * sos.len() + 1 - zb.min(za))
+}
+
+/// Zero-phase filtering (forward and backward) with odd padding, like scipy's `sosfiltfilt`.
+pub fn sosfiltfilt(sos: &[Section], x: &[f64]) -> Result<Vec<f64>, FilterError> {
+    let edge = padlen(sos);
+    let n = x.len();
+    if n <= edge {
+        return Err(FilterError::TooShort { n, padlen: edge });
+    }
+    let mut ext = Vec::with_capacity(n + 2 * edge);
+    for i in (1..=edge).rev() {
+        ext.push(2.0 * x[0] - x[i]);
+    }
+    ext.extend_from_slice(x);
+    for i in 1..=edge {
+        ext.push(2.0 * x[n - 1] - x[n - 1 - i]);
+    }
+    let zi = sosfilt_zi(sos);
+    let x0 = ext[0];
+    let mut z: Vec<[f64; 2]> = zi.iter().map(|z| [z[0] * x0, z[1] * x0]).collect();
+    sosfilt(sos, &mut ext, &mut z);
+    ext.reverse();
+    let y0 = ext[0];
+    let mut z: Vec<[f64; 2]> = zi.iter().map(|z| [z[0] * y0, z[1] * y0]).collect();
+    sosfilt(sos, &mut ext, &mut z);
+    ext.reverse();
+    Ok(ext[edge..edge + n].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(sos: &[Section], w: f64) -> f64 {
+        // |H(e^{j pi w})|
+        let z = C::new((std::f64::consts::PI * w).cos(), (std::f64::consts::PI * w).sin());
+        let zi = C::real(1.0) / z;
+        let mut h = C::real(1.0);
+        for s in sos {
+            let num = C::real(s.b[0]) + C::real(s.b[1]) * zi + C::real(s.b[2]) * zi * zi;
+            let den = C::real(s.a[0]) + C::real(s.a[1]) * zi + C::real(s.a[2]) * zi * zi;
+            h = h * (num / den);
+        }
+        (h.re * h.re + h.im * h.im).sqrt()
+    }
+
+    #[test]
+    fn butterworth_matches_scipy() {
+        // scipy.signal.butter(3, 0.025, 'high', output='sos')
+        let sos = butter(3, Band::High(0.025)).unwrap();
+        assert_eq!(sos.len(), 2);
+        assert_eq!(padlen(&sos), 12);
+        assert!((response(&sos, 0.025) - 0.5f64.sqrt()).abs() < 1e-9);
+        assert!(response(&sos, 0.0001) < 1e-6);
+        assert!((response(&sos, 0.9) - 1.0).abs() < 1e-6);
+        let lp = butter(4, Band::Low(0.2)).unwrap();
+        assert!((response(&lp, 0.0) - 1.0).abs() < 1e-12);
+        assert!((response(&lp, 0.2) - 0.5f64.sqrt()).abs() < 1e-9);
+        let bp = butter(4, Band::Pass(0.1, 0.3)).unwrap();
+        assert_eq!(bp.len(), 4);
+        assert!((response(&bp, (0.1f64 * 0.3).sqrt()) - 1.0).abs() < 0.05);
+    }
+
+    #[test]
+    fn chebyshev_has_its_ripple() {
+        let sos = cheby1(8, 0.05, Band::Low(0.4)).unwrap();
+        assert_eq!(sos.len(), 4);
+        // even order: |H(0)| = 1 / sqrt(1 + eps^2)
+        let eps2 = 10f64.powf(0.005) - 1.0;
+        assert!((response(&sos, 0.0) - 1.0 / (1.0 + eps2).sqrt()).abs() < 1e-9);
+        assert!(response(&sos, 0.8) < 1e-3);
+    }
+
+    #[test]
+    fn filtfilt_keeps_constants_and_removes_them_in_high_pass() {
+        let x = vec![2.5; 200];
+        let lp = butter(2, Band::Low(0.1)).unwrap();
+        let y = sosfiltfilt(&lp, &x).unwrap();
+        assert!(y.iter().all(|v| (v - 2.5).abs() < 1e-9));
+        let hp = butter(3, Band::High(0.1)).unwrap();
+        let y = sosfiltfilt(&hp, &x).unwrap();
+        assert!(y.iter().all(|v| v.abs() < 1e-9));
+        assert!(sosfiltfilt(&hp, &x[..12]).is_err());
+    }
+}

@@ -1,0 +1,117 @@
+//! Per-minute sleep/wake: the activity index (Bai 2016) and a Cole-Kripke style score with
+//! Webster's rescoring rules, as SKDH's `compute_activity_index` and
+//! `compute_sleep_predictions`.
+
+use crate::preprocessing::Axes;
+use crate::preprocessing::filter::{Band, FilterError, butter, sosfiltfilt};
+use crate::preprocessing::stats;
+
+/// Activity index per non-overlapping minute: sqrt of the mean over axes of the (population)
+/// variance of the 0.25 Hz high-passed acceleration, g.
+pub fn activity_index(fs: f64, accel: Axes<'_>) -> Result<Vec<f64>, FilterError> {
+    let sos = butter(3, Band::High(0.25 * 2.0 / fs))?;
+    let hf: Vec<Vec<f64>> = accel
+        .axes()
+        .iter()
+        .map(|ax| sosfiltfilt(&sos, ax))
+        .collect::<Result<_, _>>()?;
+    let w = (60.0 * fs) as usize;
+    if w == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = hf[0].len() / w;
+    Ok((0..rows)
+        .map(|r| {
+            let v: f64 = hf
+                .iter()
+                .map(|ax| {
+                    let win = &ax[r * w..r * w + w];
+                    let m = stats::mean(win);
+                    win.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / w as f64
+                })
+                .sum::<f64>()
+                / 3.0;
+            v.sqrt()
+        })
+        .collect())
+}
+
+/// Sleep (1) / wake (0) per minute: convolution of the activity index with the Cole-Kripke
+/// kernel scaled by `sf`, sleep where the score is below 0.5, then (if `rescore`) Webster's
+/// rules as SKDH applies them.
+pub fn sleep_predictions(ai: &[f64], sf: f64, rescore: bool) -> Vec<u8> {
+    let kernel: Vec<f64> = [0.0, 0.0, 4.024, 5.84, 16.19, 5.07, 3.75, 6.87, 4.64]
+        .iter()
+        .map(|k| k * sf)
+        .collect();
+    let n = ai.len();
+    let m = kernel.len();
+    // numpy convolve(..., "same"): the centre part of the full convolution
+    let full_len = n + m - 1;
+    let len_same = n.max(m);
+    let off = (full_len - len_same) / 2;
+    let mut pred: Vec<u8> = (0..n)
+        .map(|i| {
+            let k = i + off;
+            let mut s = 0.0;
+            for (j, &kv) in kernel.iter().enumerate() {
+                if k >= j && k - j < n {
+                    s += ai[k - j] * kv;
+                }
+            }
+            u8::from(s < 0.5)
+        })
+        .collect();
+    if !rescore {
+        return pred;
+    }
+    let mut wake = 0usize;
+    for t in 0..n {
+        if pred[t] == 0 {
+            wake += 1;
+        } else {
+            let len = if wake >= 15 {
+                4
+            } else if wake >= 10 {
+                3
+            } else if wake >= 4 {
+                1
+            } else {
+                0
+            };
+            for v in pred.iter_mut().skip(t).take(len) {
+                *v = 0;
+            }
+            wake = 0;
+        }
+    }
+    let (lens, starts, vals) = stats::rle(&pred);
+    for i in 0..lens.len() {
+        if starts[i] >= 10 && starts[i] + 10 < n && lens[i] <= 6 && vals[i] == 1 {
+            for v in &mut pred[starts[i]..starts[i] + lens[i]] {
+                *v = 0;
+            }
+        }
+    }
+    pred
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_minutes_are_sleep() {
+        let mut ai = vec![0.0; 40];
+        for v in &mut ai[..12] {
+            *v = 1.0;
+        }
+        let p = sleep_predictions(&ai, 0.243, true);
+        assert!(p[30..].iter().all(|&v| v == 1));
+        assert!(p[..10].iter().all(|&v| v == 0));
+        // after >= 10 min of wake the next 3 sleep minutes are rescored
+        let raw = sleep_predictions(&ai, 0.243, false);
+        let first_sleep = raw.iter().position(|&v| v == 1).unwrap();
+        assert_eq!(p[first_sleep..first_sleep + 3], [0, 0, 0]);
+    }
+}

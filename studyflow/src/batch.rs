@@ -1,0 +1,407 @@
+//! The batch job: one recording in, result tables out. The same code runs in the Batch container
+//! (`batch-job` binary), as the local runner's child process (`studyflow batch-job`), and behind
+//! `studyflow process FILE --out DIR`.
+//!
+//! Contract (DESIGN.md): input from environment variables or flags; `s3://bucket/key` URIs and
+//! plain paths both work; the tables are written first and `summary.json` last (after removing a
+//! stale one), so a reader that sees a summary sees a complete result.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use biomarkers::io::{ReadOptions, Recording};
+use biomarkers::pipeline::{Pipeline, PipelineSpec, SubjectContext};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::ports::{ObjectStore, PortError};
+
+/// A place to read from or write to: an object in a bucket or a local path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// `s3://bucket/key`.
+    Object {
+        /// Bucket.
+        bucket: String,
+        /// Key (a prefix for outputs).
+        key: String,
+    },
+    /// A local file or folder.
+    Path(PathBuf),
+}
+
+impl Location {
+    /// Parses `s3://bucket/key` or a plain path.
+    pub fn parse(s: &str) -> Result<Location, JobError> {
+        if let Some(rest) = s.strip_prefix("s3://") {
+            let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(JobError::input(format!("bad URI {s:?}: no bucket")));
+            }
+            Ok(Location::Object {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+            })
+        } else if s.is_empty() {
+            Err(JobError::input("empty location"))
+        } else {
+            Ok(Location::Path(PathBuf::from(s)))
+        }
+    }
+
+    /// The location as text (`s3://...` or the path).
+    pub fn display(&self) -> String {
+        match self {
+            Location::Object { bucket, key } => format!("s3://{bucket}/{key}"),
+            Location::Path(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Everything one job needs.
+#[derive(Debug, Clone)]
+pub struct JobInput {
+    /// The recording.
+    pub input: Location,
+    /// The result folder / prefix.
+    pub output: Location,
+    /// The resolved pipeline.
+    pub pipeline: PipelineSpec,
+    /// Subject metadata fields (height_m, time_zone, ...).
+    pub subject: serde_json::Map<String, Value>,
+    /// Study id, for provenance.
+    pub study: String,
+    /// File key, for provenance.
+    pub file_key: String,
+    /// Input ETag, for provenance.
+    pub input_etag: String,
+    /// Config hash, for provenance.
+    pub config_hash: String,
+    /// Extra formats besides Parquet (`csv`).
+    pub formats: Vec<String>,
+}
+
+/// Why a job failed. Its Display is the one-line error of the job's JSON error line.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The job's own input (environment, pipeline, subject) is bad.
+    #[error("bad job input: {0}")]
+    Input(String),
+    /// The recording cannot be read.
+    #[error("{file}: {message}")]
+    Read {
+        /// The file (URI or path).
+        file: String,
+        /// The reader's error, with its byte offset.
+        message: String,
+    },
+    /// The pipeline rejected the recording or parameters.
+    #[error("pipeline: {0}")]
+    Pipeline(String),
+    /// Storage failed.
+    #[error("{0}")]
+    Storage(#[from] PortError),
+    /// A local file operation failed.
+    #[error("{0}")]
+    Io(String),
+}
+
+impl JobError {
+    fn input(s: impl Into<String>) -> Self {
+        JobError::Input(s.into())
+    }
+}
+
+/// What one job did (written as `summary.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobSummary {
+    /// Summary format version.
+    pub schema: u32,
+    /// Library that computed the results.
+    pub library: String,
+    /// Its version.
+    pub library_version: String,
+    /// Study id.
+    pub study: String,
+    /// Inputs with their ETags.
+    pub inputs: Vec<Value>,
+    /// SHA-256 of the study config.
+    pub config_hash: String,
+    /// The resolved pipeline (every parameter).
+    pub pipeline: PipelineSpec,
+    /// Subject metadata used.
+    pub subject: serde_json::Map<String, Value>,
+    /// The recording's header facts.
+    pub recording: Value,
+    /// Problems the reader skipped over (corrupt blocks...).
+    pub data_issues: Vec<Value>,
+    /// Result files with their row counts.
+    pub outputs: Vec<Value>,
+    /// Per-step reports (timings, notes).
+    pub steps: Vec<Value>,
+    /// Timings, seconds: read, compute, write, total.
+    pub timings: BTreeMap<String, f64>,
+    /// When the job finished, RFC 3339.
+    pub finished_at: String,
+}
+
+/// Where the job reads and writes: a store for `s3://` locations (absent for path-only jobs).
+pub struct JobIo<'a> {
+    /// The object store behind `s3://` URIs.
+    pub store: Option<&'a dyn ObjectStore>,
+    /// A scratch folder for downloads and encoded tables.
+    pub scratch: &'a Path,
+}
+
+/// Runs one job. See the module doc for the write order.
+pub fn run_job(job: &JobInput, io: &JobIo<'_>) -> Result<JobSummary, JobError> {
+    let t0 = Instant::now();
+    let pipeline = Pipeline::from_spec(&job.pipeline).map_err(|e| JobError::input(e.to_string()))?;
+    let subject_ctx = SubjectContext {
+        height_m: job.subject.get("height_m").and_then(Value::as_f64),
+        time_zone: job
+            .subject
+            .get("time_zone")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    };
+
+    let (local_input, cleanup) = fetch_input(job, io)?;
+    let rec = biomarkers::io::read_file(&local_input, &ReadOptions::default()).map_err(|e| {
+        JobError::Read {
+            file: job.input.display(),
+            message: e.to_string(),
+        }
+    });
+    if cleanup {
+        let _ = std::fs::remove_file(&local_input);
+    }
+    let rec: Recording = rec?;
+    let t_read = t0.elapsed().as_secs_f64();
+
+    let t1 = Instant::now();
+    let out = pipeline
+        .run(&rec, &subject_ctx)
+        .map_err(|e| JobError::Pipeline(e.to_string()))?;
+    let t_compute = t1.elapsed().as_secs_f64();
+
+    let t2 = Instant::now();
+    // A stale summary from an earlier run must not vouch for the tables about to be replaced.
+    remove_output(io, &job.output, "summary.json")?;
+    let meta = vec![
+        ("studyflow.library_version".to_string(), biomarkers::VERSION.to_string()),
+        ("studyflow.study".to_string(), job.study.clone()),
+        ("studyflow.input".to_string(), job.input.display()),
+        ("studyflow.input_etag".to_string(), job.input_etag.clone()),
+    ];
+    let mut outputs = Vec::new();
+    for table in &out.tables {
+        let scratch = io.scratch.join(format!("{}.parquet", table.name));
+        {
+            let f = std::fs::File::create(&scratch)
+                .map_err(|e| JobError::Io(format!("{}: {e}", scratch.display())))?;
+            table
+                .write_parquet(std::io::BufWriter::new(f), &meta)
+                .map_err(|e| JobError::Io(format!("{}: {e}", table.name)))?;
+        }
+        let name = format!("{}.parquet", table.name);
+        write_output_file(io, &job.output, &name, &scratch)?;
+        outputs.push(json!({"file": name, "table": table.name, "rows": table.num_rows(), "format": "parquet"}));
+        if job.formats.iter().any(|f| f == "csv") {
+            let csv = io.scratch.join(format!("{}.csv", table.name));
+            {
+                let f = std::fs::File::create(&csv)
+                    .map_err(|e| JobError::Io(format!("{}: {e}", csv.display())))?;
+                table
+                    .write_csv(std::io::BufWriter::new(f))
+                    .map_err(|e| JobError::Io(format!("{}: {e}", table.name)))?;
+            }
+            let name = format!("{}.csv", table.name);
+            write_output_file(io, &job.output, &name, &csv)?;
+            outputs.push(json!({"file": name, "table": table.name, "rows": table.num_rows(), "format": "csv"}));
+        }
+    }
+    if std::env::var("STUDYFLOW_FAULT").as_deref() == Ok("abort-before-summary") {
+        // Fault injection for the "job killed halfway" tests: die like a SIGKILL would, after the
+        // tables and before the summary.
+        std::process::abort();
+    }
+    let t_write = t2.elapsed().as_secs_f64();
+    let mut timings = BTreeMap::new();
+    timings.insert("read".to_string(), t_read);
+    timings.insert("compute".to_string(), t_compute);
+    timings.insert("write".to_string(), t_write);
+    timings.insert("total".to_string(), t0.elapsed().as_secs_f64());
+    let summary = JobSummary {
+        schema: 1,
+        library: "biomarkers".into(),
+        library_version: biomarkers::VERSION.into(),
+        study: job.study.clone(),
+        inputs: vec![json!({"uri": job.input.display(), "file_key": job.file_key, "etag": job.input_etag})],
+        config_hash: job.config_hash.clone(),
+        pipeline: pipeline.resolved(),
+        subject: job.subject.clone(),
+        recording: serde_json::to_value(&rec.header).unwrap_or(Value::Null),
+        data_issues: rec
+            .issues
+            .iter()
+            .map(|i| json!({"offset": i.offset, "message": i.message}))
+            .collect(),
+        outputs,
+        steps: out
+            .reports
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+            .collect(),
+        timings,
+        finished_at: jiff::Timestamp::now().to_string(),
+    };
+    let text = serde_json::to_vec_pretty(&summary)
+        .map_err(|e| JobError::Io(format!("summary: {e}")))?;
+    write_output_bytes(io, &job.output, "summary.json", &text)?;
+    Ok(summary)
+}
+
+fn fetch_input(job: &JobInput, io: &JobIo<'_>) -> Result<(PathBuf, bool), JobError> {
+    match &job.input {
+        Location::Path(p) => Ok((p.clone(), false)),
+        Location::Object { bucket, key } => {
+            let store = io
+                .store
+                .ok_or_else(|| JobError::input("an s3:// input needs an object store"))?;
+            let name = key.rsplit('/').next().unwrap_or("input");
+            let dest = io.scratch.join(format!("input-{name}"));
+            store.download(bucket, key, &dest)?;
+            Ok((dest, true))
+        }
+    }
+}
+
+fn out_key(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() || prefix.ends_with('/') {
+        format!("{prefix}{name}")
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+fn write_output_file(
+    io: &JobIo<'_>,
+    out: &Location,
+    name: &str,
+    src: &Path,
+) -> Result<(), JobError> {
+    match out {
+        Location::Object { bucket, key } => {
+            let store = io
+                .store
+                .ok_or_else(|| JobError::input("an s3:// output needs an object store"))?;
+            store.upload(bucket, &out_key(key, name), src)?;
+        }
+        Location::Path(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| JobError::Io(format!("{}: {e}", dir.display())))?;
+            let dest = dir.join(name);
+            let tmp = dir.join(format!(".{name}.tmp"));
+            std::fs::copy(src, &tmp)
+                .and_then(|_| std::fs::rename(&tmp, &dest))
+                .map_err(|e| JobError::Io(format!("{}: {e}", dest.display())))?;
+        }
+    }
+    Ok(())
+}
+
+fn write_output_bytes(
+    io: &JobIo<'_>,
+    out: &Location,
+    name: &str,
+    bytes: &[u8],
+) -> Result<(), JobError> {
+    let tmp = io.scratch.join(name);
+    std::fs::write(&tmp, bytes).map_err(|e| JobError::Io(format!("{}: {e}", tmp.display())))?;
+    write_output_file(io, out, name, &tmp)
+}
+
+fn remove_output(io: &JobIo<'_>, out: &Location, name: &str) -> Result<(), JobError> {
+    match out {
+        Location::Object { bucket, key } => {
+            if let Some(store) = io.store {
+                store.delete(bucket, &out_key(key, name))?;
+            }
+        }
+        Location::Path(dir) => match std::fs::remove_file(dir.join(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(JobError::Io(format!("{}: {e}", dir.join(name).display()))),
+        },
+    }
+    Ok(())
+}
+
+/// Reads a job from `STUDYFLOW_*` environment variables (the Batch container's overrides).
+pub fn job_from_env(get: impl Fn(&str) -> Option<String>) -> Result<JobInput, JobError> {
+    let need = |k: &str| get(k).ok_or_else(|| JobError::input(format!("{k} is not set")));
+    let pipeline: PipelineSpec = match get("STUDYFLOW_PIPELINE") {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| JobError::input(format!("STUDYFLOW_PIPELINE: {e}")))?,
+        None => Pipeline::default_wrist().resolved(),
+    };
+    let subject = match get("STUDYFLOW_SUBJECT") {
+        Some(text) => match serde_json::from_str::<Value>(&text)
+            .map_err(|e| JobError::input(format!("STUDYFLOW_SUBJECT: {e}")))?
+        {
+            Value::Object(m) => m,
+            _ => return Err(JobError::input("STUDYFLOW_SUBJECT: not a JSON object")),
+        },
+        None => serde_json::Map::new(),
+    };
+    Ok(JobInput {
+        input: Location::parse(&need("STUDYFLOW_INPUT")?)?,
+        output: Location::parse(&need("STUDYFLOW_OUTPUT")?)?,
+        pipeline,
+        subject,
+        study: get("STUDYFLOW_STUDY").unwrap_or_default(),
+        file_key: get("STUDYFLOW_FILE_KEY").unwrap_or_default(),
+        input_etag: get("STUDYFLOW_INPUT_ETAG").unwrap_or_default(),
+        config_hash: get("STUDYFLOW_CONFIG_HASH").unwrap_or_default(),
+        formats: get("STUDYFLOW_FORMATS")
+            .map(|f| {
+                f.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// Runs the job described by the `STUDYFLOW_*` environment with a scratch folder that is
+/// removed afterwards.
+pub fn run_env_job(store: Option<&dyn ObjectStore>) -> Result<JobSummary, JobError> {
+    let job = job_from_env(|k| std::env::var(k).ok())?;
+    let scratch = tempfile::Builder::new()
+        .prefix("studyflow-job-")
+        .tempdir()
+        .map_err(|e| JobError::Io(format!("scratch folder: {e}")))?;
+    run_job(
+        &job,
+        &JobIo {
+            store,
+            scratch: scratch.path(),
+        },
+    )
+}
+
+/// The one JSON error line a failed job prints on stderr (the Batch job contract).
+pub fn error_line(e: &JobError) -> String {
+    let kind = match e {
+        JobError::Input(_) => "input",
+        JobError::Read { .. } => "read",
+        JobError::Pipeline(_) => "pipeline",
+        JobError::Storage(p) if p.transient => "transient",
+        JobError::Storage(_) => "storage",
+        JobError::Io(_) => "io",
+    };
+    json!({"error": e.to_string(), "kind": kind}).to_string()
+}
