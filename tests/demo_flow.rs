@@ -94,11 +94,17 @@ fn demo_processes_every_file_once_and_writes_complete_results() {
     assert_eq!(summary["library_version"], env!("CARGO_PKG_VERSION"));
     let outputs = summary["outputs"].as_array().expect("outputs");
     assert!(!outputs.is_empty());
-    let summary_mtime = std::fs::metadata(&summary_path).unwrap().modified().unwrap();
+    let summary_mtime = std::fs::metadata(&summary_path)
+        .unwrap()
+        .modified()
+        .unwrap();
     for o in outputs {
         let file = dir.join(o["file"].as_str().unwrap());
         let meta = std::fs::metadata(&file).unwrap();
-        assert!(meta.modified().unwrap() <= summary_mtime, "{file:?} written after the summary");
+        assert!(
+            meta.modified().unwrap() <= summary_mtime,
+            "{file:?} written after the summary"
+        );
         if o["format"] == "parquet" {
             let r = SerializedFileReader::new(std::fs::File::open(&file).unwrap()).unwrap();
             let rows = r.metadata().file_metadata().num_rows();
@@ -111,7 +117,11 @@ fn demo_processes_every_file_once_and_writes_complete_results() {
     )
     .unwrap();
     let schema = epochs.metadata().file_metadata().schema_descr();
-    let names: Vec<_> = schema.columns().iter().map(|c| c.name().to_string()).collect();
+    let names: Vec<_> = schema
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
     assert!(names.iter().any(|n| n == "enmo"), "{names:?}");
 
     // The late subject's file visibly waited for its metadata.
@@ -152,7 +162,10 @@ fn a_job_killed_before_its_summary_leaves_no_summary_and_a_failed_status() {
         dir.join("activity_epochs.parquet").is_file(),
         "the job got as far as its tables"
     );
-    assert!(!dir.join("summary.json").exists(), "a killed job left a summary");
+    assert!(
+        !dir.join("summary.json").exists(),
+        "a killed job left a summary"
+    );
 
     // A rerun of the failed files succeeds.
     let out = studyflow()

@@ -205,7 +205,9 @@ impl Step {
         };
         match spec.step.as_str() {
             "calibrate" => Ok(Step::Calibrate(decode(index, spec)?)),
-            "wear" => WearParams::from_map(spec.params.clone()).map(Step::Wear).map_err(bad),
+            "wear" => WearParams::from_map(spec.params.clone())
+                .map(Step::Wear)
+                .map_err(bad),
             "sleep" => {
                 let p: SleepParams = decode(index, spec)?;
                 if p.add_active_time != 0.0 {
@@ -332,9 +334,17 @@ fn calibration_table(c: &calibrate::Calibration) -> Table {
     let f = |v: f64| ColumnData::F64(vec![v]);
     let ok = c.status == CalibrationStatus::Calibrated;
     let mut t = Table::new("calibration")
-        .with("status", None, ColumnData::Str(vec![format!("{:?}", c.status).to_lowercase()]))
+        .with(
+            "status",
+            None,
+            ColumnData::Str(vec![format!("{:?}", c.status).to_lowercase()]),
+        )
         .with("applied", None, ColumnData::Bool(vec![ok]))
-        .with("reason", None, ColumnData::Str(vec![c.status.describe().to_string()]));
+        .with(
+            "reason",
+            None,
+            ColumnData::Str(vec![c.status.describe().to_string()]),
+        );
     for (k, ax) in ["x", "y", "z"].iter().enumerate() {
         t = t.with(&format!("offset_{ax}"), Some("g"), f(c.offset[k]));
     }
@@ -404,8 +414,8 @@ impl Pipeline {
         subject: &SubjectContext,
     ) -> Result<PipelineOutput, PipelineError> {
         let mut out = PipelineOutput::default();
-        let clock = LocalClock::new(subject.time_zone.as_deref())
-            .map_err(|e| input_err("pipeline", e))?;
+        let clock =
+            LocalClock::new(subject.time_zone.as_deref()).map_err(|e| input_err("pipeline", e))?;
         let mut st = State {
             accel: None,
             wear: None,
@@ -416,8 +426,11 @@ impl Pipeline {
         for step in &self.steps {
             let t0 = Instant::now();
             let name = step.name();
-            if rec.is_empty() || !(fs > 0.0) {
-                return Err(input_err(name, "the recording has no samples or no valid sampling rate"));
+            if rec.is_empty() || fs.is_nan() || fs <= 0.0 {
+                return Err(input_err(
+                    name,
+                    "the recording has no samples or no valid sampling rate",
+                ));
             }
             let mut messages = Vec::new();
             let accel: Axes<'_> = match &st.accel {
@@ -541,7 +554,10 @@ mod tests {
         };
         assert!(bad(r#"{"steps":[{"step":"gaitx"}]}"#).contains("unknown step"));
         assert!(bad(r#"{"steps":[{"step":"wear","params":{"method":"x"}}]}"#).contains("method"));
-        assert!(bad(r#"{"steps":[{"step":"wear","params":{"sd_crit":"a"}}]}"#).contains("sd_crit"));
+        assert!(
+            bad(r#"{"steps":[{"step":"wear","params":{"sd_crit":"a"}}]}"#).contains("invalid type")
+        );
+        assert!(bad(r#"{"steps":[{"step":"wear","params":{"sdcrit":1}}]}"#).contains("sdcrit"));
         assert!(bad(r#"{"steps":[{"step":"activity","params":{"epoch":5}}]}"#).contains("epoch"));
         assert!(
             bad(r#"{"steps":[{"step":"activity","params":{"cutpoints":"nope"}}]}"#)

@@ -20,7 +20,11 @@ fn check_days_and_wear(name: &str) {
     let clock = LocalClock::new(tz).unwrap();
     for (key, base, period) in [("0,24", 0, 24), ("12,24", 12, 24)] {
         let got = day_windows(&sig.time, sig.fs, base, period, &clock).unwrap();
-        assert_eq!(got, pairs(&refj["day_ends"][key]), "{name}: day windows {key}");
+        assert_eq!(
+            got,
+            pairs(&refj["day_ends"][key]),
+            "{name}: day windows {key}"
+        );
     }
     let a = Axes::new(&sig.x, &sig.y, &sig.z);
     let t = Some(sig.temperature.as_slice());

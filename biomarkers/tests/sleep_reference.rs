@@ -47,7 +47,9 @@ fn check_sleep(name: &str) {
         .map(|w| w.map_or((-1, -1), |(a, b)| (a as i64, b as i64)))
         .collect();
     if got_idx != want_idx {
-        bad.push(format!("{name}: sleep windows {got_idx:?} vs SKDH {want_idx:?}"));
+        bad.push(format!(
+            "{name}: sleep windows {got_idx:?} vs SKDH {want_idx:?}"
+        ));
     }
     let nights = refj["sleep"]["nights"].as_object().unwrap();
     assert_eq!(out.nights.columns.len(), 24);
@@ -64,7 +66,10 @@ fn check_sleep(name: &str) {
                 ColumnData::Bool(d) => d.get(i).copied() == v.as_bool(),
             };
             if !ok {
-                bad.push(format!("{name} '{col}' night {i}: ours {:?} vs SKDH {v}", c.data_at(i)));
+                bad.push(format!(
+                    "{name} '{col}' night {i}: ours {:?} vs SKDH {v}",
+                    c.data_at(i)
+                ));
             }
         }
     }
@@ -119,16 +124,30 @@ fn cole_kripke_matches_skdh_regression_reference() {
     let ai = read_column("test_activity_index.csv");
     assert_eq!(ai.len(), 1439);
     let raw = sleep_predictions(&ai, 0.243, false);
-    let want = read_column("expected_output.csv");
+    // these files hold SKDH's h5 values, wake = 1 (SKDH's test compares with 1 - value)
+    let want: Vec<f64> = read_column("expected_output.csv")
+        .iter()
+        .map(|v| 1.0 - v)
+        .collect();
     assert_eq!(raw.len(), want.len());
-    let diff = raw.iter().zip(&want).filter(|(a, b)| f64::from(**a) != **b).count();
+    let diff = raw
+        .iter()
+        .zip(&want)
+        .filter(|(a, b)| f64::from(**a) != **b)
+        .count();
     assert_eq!(diff, 0, "sleep=1 predictions differ in {diff} minutes");
     let rescored = sleep_predictions(&ai, 0.243, true);
-    let want = read_column("expected_output_rescored.csv");
+    let want: Vec<f64> = read_column("expected_output_rescored.csv")
+        .iter()
+        .map(|v| 1.0 - v)
+        .collect();
     // SKDH's test compares the rescored minutes 570..1110 (its sleep window)
     assert_eq!(want.len(), 540);
     assert_eq!(
-        rescored[570..1110].iter().map(|&v| f64::from(v)).collect::<Vec<_>>(),
+        rescored[570..1110]
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect::<Vec<_>>(),
         want
     );
 }

@@ -69,9 +69,11 @@ pub fn demo(a: DemoArgs) -> Result<ExitCode> {
     };
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} [{bar:30}] {pos}/{len} files {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {elapsed:>4} [{bar:30}] {pos}/{len} files {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     if a.json {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -133,8 +135,9 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
     }
     let mut ok = true;
     for f in files {
-        let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-        match studyflow::config::parse_config(&f.display().to_string(), &text) {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        match parse_config_file(f, &text) {
             Ok(c) => println!("{}: ok (study {})", f.display(), c.study.id),
             Err(e) => {
                 ok = false;
@@ -142,7 +145,30 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Parses a config file; an SKDH pipeline it names by key is read relative to the folder that
+/// holds `studies/` (the config bucket's layout), or to the config's own folder.
+fn parse_config_file(
+    path: &Path,
+    text: &str,
+) -> Result<studyflow::config::StudyConfig, studyflow::config::ConfigError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let bases = [dir.parent().unwrap_or(dir).to_path_buf(), dir.to_path_buf()];
+    let mut load = |key: &str| -> Result<String, String> {
+        bases
+            .iter()
+            .map(|b| b.join(key))
+            .find(|p| p.is_file())
+            .ok_or_else(|| format!("{key} not found beside {}", path.display()))
+            .and_then(|p| std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display())))
+    };
+    studyflow::config::parse_config_with(&path.display().to_string(), text, &mut load)
 }
 
 pub fn schema() -> Result<ExitCode> {
@@ -178,11 +204,9 @@ pub struct ProcessArgs {
 pub fn process(a: ProcessArgs) -> Result<ExitCode> {
     let (pipeline, config_hash) = match &a.config {
         Some(path) => {
-            let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            let cfg = studyflow::config::parse_config(
-                &path.display().to_string(),
-                &String::from_utf8_lossy(&text),
-            )?;
+            let text =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let cfg = parse_config_file(path, &String::from_utf8_lossy(&text))?;
             (
                 cfg.pipeline()?.resolved(),
                 studyflow::config::config_hash(&text),
@@ -348,12 +372,16 @@ pub fn retry(a: RetryArgs) -> Result<ExitCode> {
     if restarted.is_empty() {
         println!("nothing to retry");
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub fn info(file: &Path, json: bool) -> Result<ExitCode> {
-    let facts = biomarkers::io::read_header_file(file)
-        .with_context(|| format!("{}", file.display()))?;
+    let facts =
+        biomarkers::io::read_header_file(file).with_context(|| format!("{}", file.display()))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&facts)?);
     } else {
@@ -385,20 +413,15 @@ pub fn convert(file: &Path, out: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The batch job entry point: exit 0 only when every result is written, otherwise one JSON
-/// error line on stderr and exit 1.
+/// The batch job entry point (see `studyflow::batch::entry_point`); `s3://` URIs resolve in the
+/// local root named by `STUDYFLOW_LOCAL_ROOT`.
 pub fn batch_job() -> ExitCode {
     let root = std::env::var_os("STUDYFLOW_LOCAL_ROOT").map(PathBuf::from);
     let store = root.as_deref().map(studyflow::local::plain_store);
-    let result = batch::run_env_job(store.as_ref().map(|s| s as &dyn studyflow::ports::ObjectStore));
-    match result {
-        Ok(summary) => {
-            tracing::info!(outputs = summary.outputs.len(), "job finished");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{}", batch::error_line(&e));
-            ExitCode::FAILURE
-        }
-    }
+    let code = batch::entry_point(
+        store
+            .as_ref()
+            .map(|s| s as &dyn studyflow::ports::ObjectStore),
+    );
+    ExitCode::from(code as u8)
 }

@@ -4,7 +4,8 @@
 Usage (after scripts/skdh/setup.sh):
 
     .tools/skdh-venv/bin/python scripts/skdh/reference.py scenarios [NAME ...]
-    .tools/skdh-venv/bin/python scripts/skdh/reference.py cwa FILE.cwa [--name NAME] [--tz TZ]
+    .tools/skdh-venv/bin/python scripts/skdh/reference.py cwa FILE.cwa --name NAME [--tz TZ]
+        [--min-wear HOURS] [--chain]
 
 * ``scenarios``: the deterministic synthetic scenarios of ``scenarios.py`` (regenerated bit for bit
   by the Rust tests, so no input is committed).
@@ -170,6 +171,14 @@ def calibration(time, accel, temperature, fs):
     return res
 
 
+def fnv1a64(data):
+    """FNV-1a 64-bit hash of the input bytes (as a decimal string), checked by the Rust tests."""
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return str(h)
+
+
 def write(name, obj):
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}.json"
@@ -193,17 +202,34 @@ def cmd_scenarios(names):
         write(f"scenario_{name}", out)
 
 
-def cmd_cwa(path, name, tz, min_wear):
+def cmd_cwa(path, name, tz, min_wear, chain):
     from skdh.io import ReadCwa
 
     data = ReadCwa().predict(file=str(path))
     time, accel, fs = data["time"], data["accel"], data["fs"]
     temp = data.get("temperature")
+    cal = None
+    if chain:
+        # as in an SKDH Pipeline: the calibrated acceleration goes to every later step
+        c = CalibrateAccelerometer()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            r = c.predict(time=time, accel=accel, fs=fs, temperature=temp)
+        msgs = [str(x.message) for x in caught]
+        cal = {"calibrated": "offset" in r and not any("Recalibration not done" in m for m in msgs),
+               "warnings": msgs}
+        if "offset" in r:
+            cal.update(offset=r["offset"], scale=r["scale"],
+                       temperature_scale=np.asarray(r["temperature scale"]).ravel())
+            accel = r["accel"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = run_all(time, accel, temp, fs, tz, activity_kw={"min_wear_time": min_wear})
+    if cal is not None:
+        out["calibration"] = cal
     out["input"] = {
         "file": Path(path).name,
+        "fnv1a64": fnv1a64(Path(path).read_bytes()),
         "n": int(time.size),
         "time_first_last": [time[0], time[-1]],
         "accel_first": accel[0],
@@ -222,11 +248,12 @@ def main():
     c.add_argument("--name", required=True)
     c.add_argument("--tz", default=None)
     c.add_argument("--min-wear", type=int, default=10, help="activity min_wear_time [h]")
+    c.add_argument("--chain", action="store_true", help="calibrate first, pass the result on")
     a = ap.parse_args()
     if a.cmd == "scenarios":
         cmd_scenarios(a.names)
     else:
-        cmd_cwa(a.file, a.name, a.tz, a.min_wear)
+        cmd_cwa(a.file, a.name, a.tz, a.min_wear, a.chain)
 
 
 if __name__ == "__main__":

@@ -157,7 +157,8 @@ pub struct JobIo<'a> {
 /// Runs one job. See the module doc for the write order.
 pub fn run_job(job: &JobInput, io: &JobIo<'_>) -> Result<JobSummary, JobError> {
     let t0 = Instant::now();
-    let pipeline = Pipeline::from_spec(&job.pipeline).map_err(|e| JobError::input(e.to_string()))?;
+    let pipeline =
+        Pipeline::from_spec(&job.pipeline).map_err(|e| JobError::input(e.to_string()))?;
     let subject_ctx = SubjectContext {
         height_m: job.subject.get("height_m").and_then(Value::as_f64),
         time_zone: job
@@ -190,7 +191,10 @@ pub fn run_job(job: &JobInput, io: &JobIo<'_>) -> Result<JobSummary, JobError> {
     // A stale summary from an earlier run must not vouch for the tables about to be replaced.
     remove_output(io, &job.output, "summary.json")?;
     let meta = vec![
-        ("studyflow.library_version".to_string(), biomarkers::VERSION.to_string()),
+        (
+            "studyflow.library_version".to_string(),
+            biomarkers::VERSION.to_string(),
+        ),
         ("studyflow.study".to_string(), job.study.clone()),
         ("studyflow.input".to_string(), job.input.display()),
         ("studyflow.input_etag".to_string(), job.input_etag.clone()),
@@ -238,7 +242,9 @@ pub fn run_job(job: &JobInput, io: &JobIo<'_>) -> Result<JobSummary, JobError> {
         library: "biomarkers".into(),
         library_version: biomarkers::VERSION.into(),
         study: job.study.clone(),
-        inputs: vec![json!({"uri": job.input.display(), "file_key": job.file_key, "etag": job.input_etag})],
+        inputs: vec![
+            json!({"uri": job.input.display(), "file_key": job.file_key, "etag": job.input_etag}),
+        ],
         config_hash: job.config_hash.clone(),
         pipeline: pipeline.resolved(),
         subject: job.subject.clone(),
@@ -257,8 +263,8 @@ pub fn run_job(job: &JobInput, io: &JobIo<'_>) -> Result<JobSummary, JobError> {
         timings,
         finished_at: jiff::Timestamp::now().to_string(),
     };
-    let text = serde_json::to_vec_pretty(&summary)
-        .map_err(|e| JobError::Io(format!("summary: {e}")))?;
+    let text =
+        serde_json::to_vec_pretty(&summary).map_err(|e| JobError::Io(format!("summary: {e}")))?;
     write_output_bytes(io, &job.output, "summary.json", &text)?;
     Ok(summary)
 }
@@ -404,4 +410,25 @@ pub fn error_line(e: &JobError) -> String {
         JobError::Io(_) => "io",
     };
     json!({"error": e.to_string(), "kind": kind}).to_string()
+}
+
+/// The batch job's whole process contract, shared by the `batch-job` binary and
+/// `studyflow batch-job`: run the job from the environment and return the exit code (0 only when
+/// every result is written; otherwise 1 after one JSON error line on stderr).
+pub fn entry_point(store: Option<&dyn ObjectStore>) -> i32 {
+    match run_env_job(store) {
+        Ok(summary) => {
+            tracing::info!(
+                outputs = summary.outputs.len(),
+                seconds = summary.timings.get("total").copied().unwrap_or_default(),
+                "job finished"
+            );
+            0
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "job failed");
+            eprintln!("{}", error_line(&e));
+            1
+        }
+    }
 }

@@ -132,7 +132,11 @@ pub fn run(opts: &DemoOptions, progress: Progress<'_>) -> Result<DemoReport, Por
         ("raw/S02/V1/wrist.cwa", Placement::Wrist, 2),
         ("raw/S03/V1/wrist.cwa", Placement::Wrist, 3),
     ] {
-        store.put(DEMO_BUCKET, key, &recording(key, &synth(d, r, placement, seed))?)?;
+        store.put(
+            DEMO_BUCKET,
+            key,
+            &recording(key, &synth(d, r, placement, seed))?,
+        )?;
     }
     store.put(DEMO_BUCKET, CORRUPT_KEY, &corrupt_bytes())?;
     // Made now, uploaded once the study is active: the timing of the late events below must not
@@ -150,18 +154,28 @@ pub fn run(opts: &DemoOptions, progress: Progress<'_>) -> Result<DemoReport, Por
         store.put(&opts.local.settings.config_bucket, key, text.as_bytes())?;
     }
     // The data-arrival flow: a recording uploaded once the study is active.
-    wait_until(&backend, deadline, progress, "waiting for the config scan", |files| {
-        !files.is_empty()
-    })?;
+    wait_until(
+        &backend,
+        deadline,
+        progress,
+        "waiting for the config scan",
+        |files| !files.is_empty(),
+    )?;
     store.put(DEMO_BUCKET, lumbar_key, &lumbar)?;
 
     // The late metadata: only once the subject's file is visibly waiting for it.
     let late_key = format!("raw/{LATE_SUBJECT}/V1/wrist.cwa");
-    wait_until(&backend, deadline, progress, "waiting for requirements", |files| {
-        files
-            .iter()
-            .any(|f| f.file_key == late_key && f.status != FileStatus::Registered)
-    })?;
+    wait_until(
+        &backend,
+        deadline,
+        progress,
+        "waiting for requirements",
+        |files| {
+            files
+                .iter()
+                .any(|f| f.file_key == late_key && f.status != FileStatus::Registered)
+        },
+    )?;
     store.put(
         DEMO_BUCKET,
         "metadata/subjects.csv",

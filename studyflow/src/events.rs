@@ -177,7 +177,10 @@ mod tests {
     fn keys_round_trip_through_encoding() {
         let key = "raw/S 01/v1+x/ä%.cwa";
         assert_eq!(url_decode_key(&url_encode_key(key)).unwrap(), key);
-        assert_eq!(url_decode_key("studies%2Fs.yaml").unwrap(), "studies/s.yaml");
+        assert_eq!(
+            url_decode_key("studies%2Fs.yaml").unwrap(),
+            "studies/s.yaml"
+        );
         assert_eq!(url_decode_key("a+b").unwrap(), "a b");
         assert!(url_decode_key("bad%zz").is_err());
     }

@@ -13,8 +13,7 @@ use crate::config::{self, StudyConfig};
 use crate::events::ObjectEvent;
 use crate::model::{FileItem, FileStatus, StudyItem, StudyStatus, SubjectItem, now_rfc3339};
 use crate::ports::{
-    Catalog, FileFilter, Notifier, ObjectStore, Orchestrator, PortError, StartOutcome,
-    StatusUpdate,
+    Catalog, FileFilter, Notifier, ObjectStore, Orchestrator, PortError, StartOutcome, StatusUpdate,
 };
 
 /// Bytes read from the start of a data file to get its header facts (a ranged GET).
@@ -318,7 +317,14 @@ fn process_config_ref(svc: &Services, cref: &ConfigRef) -> Result<ConfigOutcome,
         .as_ref()
         .map(|p| p.study.clone())
         .unwrap_or_else(|| format!("config:{}", cref.key));
-    let cfg = match config::parse_config(&cref.key, &text) {
+    // A pipeline saved by SKDH is named by its key in the config bucket.
+    let mut load_skdh = |key: &str| -> Result<String, String> {
+        svc.store
+            .get(&cref.bucket, key)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| e.to_string())
+    };
+    let cfg = match config::parse_config_with(&cref.key, &text, &mut load_skdh) {
         Ok(c) => c,
         Err(e) => return invalid(fallback_id, e.to_string()),
     };
@@ -732,10 +738,9 @@ pub struct JobSpec {
 pub fn check_requirements(svc: &Services, input: Value) -> Result<Value, HandlerError> {
     let i: CheckInput = decode("check-requirements input", input)?;
     let f = &i.file;
-    let study = svc
-        .catalog
-        .get_study(&f.study)?
-        .ok_or_else(|| HandlerError::new("NotFound", format!("study {} is not registered", f.study)))?;
+    let study = svc.catalog.get_study(&f.study)?.ok_or_else(|| {
+        HandlerError::new("NotFound", format!("study {} is not registered", f.study))
+    })?;
     let cfg: StudyConfig = decode(
         "stored study config",
         study.config_json.clone().unwrap_or(Value::Null),
@@ -744,7 +749,10 @@ pub fn check_requirements(svc: &Services, input: Value) -> Result<Value, Handler
         .catalog
         .get_file(&f.study, &f.file_key)?
         .ok_or_else(|| {
-            HandlerError::new("NotFound", format!("{}/{} is not registered", f.study, f.file_key))
+            HandlerError::new(
+                "NotFound",
+                format!("{}/{} is not registered", f.study, f.file_key),
+            )
         })?;
     // Metadata may have arrived without an event reaching us: reload it on every check.
     load_metadata(svc, &cfg)?;
@@ -844,10 +852,7 @@ fn job_spec(
         env("STUDYFLOW_FILE_KEY", item.file_key.clone()),
         env("STUDYFLOW_INPUT_ETAG", item.etag.clone()),
         env("STUDYFLOW_CONFIG_HASH", study.config_hash.clone()),
-        env(
-            "STUDYFLOW_FORMATS",
-            cfg.output.format_names().join(","),
-        ),
+        env("STUDYFLOW_FORMATS", cfg.output.format_names().join(",")),
         env(
             "STUDYFLOW_CATALOG_TABLE",
             svc.settings.catalog_table.clone(),

@@ -174,9 +174,27 @@ impl Cutpoints {
             moderate: m,
         };
         Some(match name {
-            "esliger_lwrist_adult" => enmo(true, true, 217.0 / 80.0 / 60.0, 644.0 / 80.0 / 60.0, 1810.0 / 80.0 / 60.0),
-            "esliger_rwirst_adult" => enmo(true, true, 386.0 / 80.0 / 60.0, 439.0 / 80.0 / 60.0, 2098.0 / 80.0 / 60.0),
-            "esliger_lumbar_adult" => enmo(true, true, 77.0 / 80.0 / 60.0, 219.0 / 80.0 / 60.0, 2056.0 / 80.0 / 60.0),
+            "esliger_lwrist_adult" => enmo(
+                true,
+                true,
+                217.0 / 80.0 / 60.0,
+                644.0 / 80.0 / 60.0,
+                1810.0 / 80.0 / 60.0,
+            ),
+            "esliger_rwirst_adult" => enmo(
+                true,
+                true,
+                386.0 / 80.0 / 60.0,
+                439.0 / 80.0 / 60.0,
+                2098.0 / 80.0 / 60.0,
+            ),
+            "esliger_lumbar_adult" => enmo(
+                true,
+                true,
+                77.0 / 80.0 / 60.0,
+                219.0 / 80.0 / 60.0,
+                2056.0 / 80.0 / 60.0,
+            ),
             "schaefer_ndomwrist_child6-11" => Cutpoints {
                 metric: Metric::Bfen,
                 kwargs: MetricOptions {
@@ -250,7 +268,10 @@ fn norms(a: Axes<'_>) -> Vec<f64> {
     (0..a.len()).map(|i| a.norm(i)).collect()
 }
 
-fn filtered_norm(a: Axes<'_>, sos: &[crate::preprocessing::filter::Section]) -> Result<Vec<f64>, FilterError> {
+fn filtered_norm(
+    a: Axes<'_>,
+    sos: &[crate::preprocessing::filter::Section],
+) -> Result<Vec<f64>, FilterError> {
     let fx = sosfiltfilt(sos, a.x)?;
     let fy = sosfiltfilt(sos, a.y)?;
     let fz = sosfiltfilt(sos, a.z)?;

@@ -116,7 +116,9 @@ impl ActivityParams {
             )));
         }
         if !(0.0..=1.0).contains(&self.bout_criteria) {
-            return Err(ActivityError::Param("bout_criteria must be in [0, 1]".into()));
+            return Err(ActivityError::Param(
+                "bout_criteria must be in [0, 1]".into(),
+            ));
         }
         if let Some([b, p]) = self.day_window
             && (b > 23 || !(1..=24).contains(&p))
@@ -180,7 +182,11 @@ pub struct ActivityOutput {
 }
 
 /// Column names of the wake endpoints for these parameters, in SKDH's order, with units.
-pub fn wake_columns(p: &ActivityParams, epoch_s: usize, metric_unit: &str) -> Vec<(String, Option<String>)> {
+pub fn wake_columns(
+    p: &ActivityParams,
+    epoch_s: usize,
+    metric_unit: &str,
+) -> Vec<(String, Option<String>)> {
     let mut c: Vec<(String, Option<String>)> = Vec::new();
     let mut push = |n: String, u: Option<&str>| c.push((n, u.map(str::to_string)));
     push("wake intensity gradient".into(), None);
@@ -191,7 +197,10 @@ pub fn wake_columns(p: &ActivityParams, epoch_s: usize, metric_unit: &str) -> Ve
     }
     push("wake min acc 300min [g]".into(), Some(metric_unit));
     for l in LEVELS {
-        push(format!("wake {} {epoch_s}s epoch [min]", l.label()), Some("min"));
+        push(
+            format!("wake {} {epoch_s}s epoch [min]", l.label()),
+            Some("min"),
+        );
     }
     for l in LEVELS {
         for b in &p.bout_lens {
@@ -208,7 +217,10 @@ pub fn wake_columns(p: &ActivityParams, epoch_s: usize, metric_unit: &str) -> Ve
     }
     push("wake dfa alpha".into(), None);
     push("wake dfa activity balance index".into(), None);
-    push("wake threshold equal avg duration [g]".into(), Some(metric_unit));
+    push(
+        "wake threshold equal avg duration [g]".into(),
+        Some(metric_unit),
+    );
     push("wake duration equal avg duration [min]".into(), Some("min"));
     for m in FEATURE_MINUTES {
         for f in FEATURE_NAMES {
@@ -239,10 +251,13 @@ struct DayRow {
 
 /// Computes the activity tables. Days with fewer than `min_wear_time` wear hours keep NaN
 /// endpoints (and a message says why).
-pub fn activity(inp: &ActivityInputs<'_>, p: &ActivityParams) -> Result<ActivityOutput, ActivityError> {
+pub fn activity(
+    inp: &ActivityInputs<'_>,
+    p: &ActivityParams,
+) -> Result<ActivityOutput, ActivityError> {
     let cut = p.validate()?;
     let n = inp.time.len().min(inp.accel.len());
-    if n < 2 || !(inp.fs > 0.0) {
+    if n < 2 || inp.fs.is_nan() || inp.fs <= 0.0 {
         return Err(ActivityError::Empty);
     }
     let time = &inp.time[..n];
@@ -263,7 +278,9 @@ pub fn activity(inp: &ActivityInputs<'_>, p: &ActivityParams) -> Result<Activity
         // SKDH passes days without a sleep window as [-1, -1], which clip to nothing
         s.iter().map(|w| w.unwrap_or((0, 0))).collect()
     });
-    let round = p.wear_wake_times_round.map(|r| (f64::from(r) * fs) as usize);
+    let round = p
+        .wear_wake_times_round
+        .map(|r| (f64::from(r) * fs) as usize);
     let metric_unit = cut.metric.unit();
     let mut rows: Vec<DayRow> = Vec::new();
     let mut messages = Vec::new();
@@ -299,7 +316,15 @@ pub fn activity(inp: &ActivityInputs<'_>, p: &ActivityParams) -> Result<Activity
             wake: vec![f64::NAN; ncols],
             sleep: [f64::NAN; 5],
         };
-        let dwear = day_intersection(&[WindowSet { bouts: wear, include: true }], ds, de, round)?;
+        let dwear = day_intersection(
+            &[WindowSet {
+                bouts: wear,
+                include: true,
+            }],
+            ds,
+            de,
+            round,
+        )?;
         let wear_samples: usize = dwear.iter().map(|(s, e)| e - s).sum();
         row.n_wear_hours = around1(wear_samples as f64 / fs / 3600.0);
         row.wear_min = dwear
@@ -321,8 +346,14 @@ pub fn activity(inp: &ActivityInputs<'_>, p: &ActivityParams) -> Result<Activity
             Some(sl) => {
                 let w = day_intersection(
                     &[
-                        WindowSet { bouts: wear, include: true },
-                        WindowSet { bouts: sl, include: false },
+                        WindowSet {
+                            bouts: wear,
+                            include: true,
+                        },
+                        WindowSet {
+                            bouts: sl,
+                            include: false,
+                        },
                     ],
                     ds,
                     de,
@@ -330,8 +361,14 @@ pub fn activity(inp: &ActivityInputs<'_>, p: &ActivityParams) -> Result<Activity
                 )?;
                 let s = day_intersection(
                     &[
-                        WindowSet { bouts: wear, include: true },
-                        WindowSet { bouts: sl, include: true },
+                        WindowSet {
+                            bouts: wear,
+                            include: true,
+                        },
+                        WindowSet {
+                            bouts: sl,
+                            include: true,
+                        },
                     ],
                     ds,
                     de,
@@ -347,7 +384,10 @@ pub fn activity(inp: &ActivityInputs<'_>, p: &ActivityParams) -> Result<Activity
         let mut day = WakeDay::new(
             &cut,
             epoch_s,
-            &p.max_accel_lens.iter().map(|&v| v as usize).collect::<Vec<_>>(),
+            &p.max_accel_lens
+                .iter()
+                .map(|&v| v as usize)
+                .collect::<Vec<_>>(),
             &p.bout_lens.iter().map(|&v| v as usize).collect::<Vec<_>>(),
             p.bout_criteria,
             p.bout_metric,
@@ -383,7 +423,8 @@ pub fn activity(inp: &ActivityInputs<'_>, p: &ActivityParams) -> Result<Activity
                 };
                 for (k, l) in LEVELS.iter().enumerate() {
                     let (lo, hi) = cut.bounds(*l);
-                    row.sleep[k] += m.iter().filter(|&&v| v >= lo && v < hi).count() as f64 / epm as f64;
+                    row.sleep[k] +=
+                        m.iter().filter(|&&v| v >= lo && v < hi).count() as f64 / epm as f64;
                 }
                 for (k, &v) in m.iter().enumerate() {
                     ep_time.push(time[s + k * nwlen]);
@@ -402,8 +443,16 @@ pub fn activity(inp: &ActivityInputs<'_>, p: &ActivityParams) -> Result<Activity
     let col_f = |f: &dyn Fn(&DayRow) -> f64| ColumnData::F64(rows.iter().map(f).collect());
     daily = daily
         .with("Date", None, col_s(&|r| r.date.clone()))
-        .with("Day Start Timestamp", Some("local time"), col_s(&|r| r.start.clone()))
-        .with("Day End Timestamp", Some("local time"), col_s(&|r| r.end.clone()))
+        .with(
+            "Day Start Timestamp",
+            Some("local time"),
+            col_s(&|r| r.start.clone()),
+        )
+        .with(
+            "Day End Timestamp",
+            Some("local time"),
+            col_s(&|r| r.end.clone()),
+        )
         .with("Weekday", None, col_s(&|r| r.weekday.clone()))
         .with(
             "Day N",
@@ -412,11 +461,22 @@ pub fn activity(inp: &ActivityInputs<'_>, p: &ActivityParams) -> Result<Activity
         )
         .with("N hours", Some("h"), col_f(&|r| r.n_hours))
         .with("N wear hours", Some("h"), col_f(&|r| r.n_wear_hours))
-        .with("N wear wake hours", Some("h"), col_f(&|r| r.n_wear_wake_hours))
+        .with(
+            "N wear wake hours",
+            Some("h"),
+            col_f(&|r| r.n_wear_wake_hours),
+        )
         .with("Total Minutes", Some("min"), col_f(&|r| r.total_min))
         .with("Wear Minutes", Some("min"), col_f(&|r| r.wear_min))
-        .with("Wear Wake Minutes", Some("min"), col_f(&|r| r.wear_wake_min));
-    for (k, (name, unit)) in wake_columns(p, epoch_s, metric_unit).into_iter().enumerate() {
+        .with(
+            "Wear Wake Minutes",
+            Some("min"),
+            col_f(&|r| r.wear_wake_min),
+        );
+    for (k, (name, unit)) in wake_columns(p, epoch_s, metric_unit)
+        .into_iter()
+        .enumerate()
+    {
         daily = daily.with(&name, unit.as_deref(), col_f(&|r| r.wake[k]));
     }
     for (k, l) in LEVELS.iter().enumerate() {
@@ -430,7 +490,11 @@ pub fn activity(inp: &ActivityInputs<'_>, p: &ActivityParams) -> Result<Activity
         .with("epoch_start", Some("unix s"), ColumnData::F64(ep_time))
         .with("day", None, ColumnData::I64(ep_day))
         .with("state", None, ColumnData::Str(ep_state))
-        .with(cut.metric.skdh_name().trim_start_matches("metric_"), Some(metric_unit), ColumnData::F64(ep_value))
+        .with(
+            cut.metric.skdh_name().trim_start_matches("metric_"),
+            Some(metric_unit),
+            ColumnData::F64(ep_value),
+        )
         .with("intensity", None, ColumnData::Str(ep_int));
     Ok(ActivityOutput {
         daily,

@@ -62,7 +62,9 @@ impl CalibrationStatus {
         match self {
             CalibrationStatus::Calibrated => "calibrated",
             CalibrationStatus::TooShort => "recording shorter than min_hours: not calibrated",
-            CalibrationStatus::NotEnoughStill => "fewer than two still 10 s windows: not calibrated",
+            CalibrationStatus::NotEnoughStill => {
+                "fewer than two still 10 s windows: not calibrated"
+            }
             CalibrationStatus::SphereNotCovered => {
                 "still windows do not cover both directions of every axis: not calibrated"
             }
@@ -325,7 +327,11 @@ fn icp_fit(store: &Store, p: &CalibrateParams) -> Fit {
             weights[i] = (1.0 / norm(&d)).min(100.0);
         }
         // SKDH compares the residuals of the two previous iterations
-        let prev = if niter == 0 { res[res.len() - 1] } else { res[niter - 1] };
+        let prev = if niter == 0 {
+            res[res.len() - 1]
+        } else {
+            res[niter - 1]
+        };
         if (res[niter] - prev).abs() < p.tol {
             break;
         }
@@ -363,7 +369,7 @@ pub fn calibrate(
     p: &CalibrateParams,
 ) -> Calibration {
     let n = accel.len();
-    let min_hours = if p.min_hours % 12 != 0 || p.min_hours == 0 {
+    let min_hours = if !p.min_hours.is_multiple_of(12) || p.min_hours == 0 {
         (p.min_hours / 12 + 1) * 12
     } else {
         p.min_hours

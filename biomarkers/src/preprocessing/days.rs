@@ -15,7 +15,9 @@ pub enum DayError {
     #[error("unknown time zone '{0}'")]
     TimeZone(String),
     /// Base hour outside 0..=23 or period outside 1..=24.
-    #[error("day window base must be in [0, 23] and period in [1, 24] (got base {base}, period {period})")]
+    #[error(
+        "day window base must be in [0, 23] and period in [1, 24] (got base {base}, period {period})"
+    )]
     Window {
         /// Base hour.
         base: i64,
@@ -81,7 +83,8 @@ impl LocalClock {
     /// `t` rounded to the nearest minute of the wall clock (ties to even).
     pub fn round_minute(&self, t: f64) -> Result<Zoned, DayError> {
         let z = self.zoned(t)?;
-        let wall_ns = z.timestamp().as_nanosecond() + i128::from(z.offset().seconds()) * 1_000_000_000;
+        let wall_ns =
+            z.timestamp().as_nanosecond() + i128::from(z.offset().seconds()) * 1_000_000_000;
         let m = 60_000_000_000i128;
         let q = wall_ns.div_euclid(m);
         let r = wall_ns.rem_euclid(m);
@@ -127,7 +130,11 @@ fn finalize_guess(time: &[f64], fs: f64, guess: i64, target: f64) -> usize {
                 return (n - 1) as usize;
             }
         }
-        let (t1, t2, t3) = (time[i1.max(0) as usize], time[i2 as usize], time[i3 as usize]);
+        let (t1, t2, t3) = (
+            time[i1.max(0) as usize],
+            time[i2 as usize],
+            time[i3 as usize],
+        );
         let check1 = (t2 - target).abs() <= (t1 - target).abs();
         let check3 = (t2 - target).abs() <= (t3 - target).abs();
         if check1 && check3 {
@@ -238,7 +245,7 @@ mod tests {
         let t0 = 1620684000.0;
         let time: Vec<f64> = (0..30 * 3600).map(|i| t0 + f64::from(i)).collect();
         let w = day_windows(&time, 1.0, 0, 24, &LocalClock::naive()).unwrap();
-        assert_eq!(w, vec![(0, 7200), (7200, time.len() - 1)]);
+        assert_eq!(w, vec![(0, 7200), (7200, 93600), (93600, time.len() - 1)]);
         let w = day_windows(&time, 1.0, 12, 24, &LocalClock::naive()).unwrap();
         assert_eq!(w, vec![(0, 14 * 3600), (14 * 3600, time.len() - 1)]);
         assert!(day_windows(&time, 1.0, 24, 24, &LocalClock::naive()).is_err());

@@ -91,7 +91,9 @@ pub enum FilterError {
     #[error("invalid filter design: {0}")]
     Design(String),
     /// The signal is not longer than the padding that zero-phase filtering needs.
-    #[error("signal of {n} samples is too short for zero-phase filtering (needs more than {padlen})")]
+    #[error(
+        "signal of {n} samples is too short for zero-phase filtering (needs more than {padlen})"
+    )]
     TooShort {
         /// Signal length.
         n: usize,
@@ -144,7 +146,7 @@ pub fn cheby1(order: usize, ripple_db: f64, band: Band) -> Result<Vec<Section>, 
         })
         .collect();
     let mut k = poles.iter().fold(C::real(1.0), |acc, p| acc * (-*p)).re;
-    if order % 2 == 0 {
+    if order.is_multiple_of(2) {
         k /= (1.0 + eps * eps).sqrt();
     }
     analog_to_sos(poles, k, band)
@@ -186,7 +188,11 @@ fn analog_to_sos(p: Vec<C>, k: f64, band: Band) -> Result<Vec<Section>, FilterEr
                 upper.push(pl - s);
             }
             poles.extend(upper);
-            (vec![C::real(0.0); degree], poles, k * bw.powi(degree as i32))
+            (
+                vec![C::real(0.0); degree],
+                poles,
+                k * bw.powi(degree as i32),
+            )
         }
     };
     // bilinear transform with fs = 2 (fs2 = 4)
@@ -339,7 +345,10 @@ mod tests {
 
     fn response(sos: &[Section], w: f64) -> f64 {
         // |H(e^{j pi w})|
-        let z = C::new((std::f64::consts::PI * w).cos(), (std::f64::consts::PI * w).sin());
+        let z = C::new(
+            (std::f64::consts::PI * w).cos(),
+            (std::f64::consts::PI * w).sin(),
+        );
         let zi = C::real(1.0) / z;
         let mut h = C::real(1.0);
         for s in sos {

@@ -8,7 +8,7 @@ use crate::io::{Recording, Triaxial};
 fn grid(t0: f64, span: f64, fs: f64) -> Vec<f64> {
     let step = 1.0 / fs;
     let n = ((span + 0.5 / fs) / step).ceil();
-    if !(n > 0.0) {
+    if n.is_nan() || n <= 0.0 {
         return vec![t0];
     }
     (0..n as usize).map(|i| i as f64 * step + t0).collect()
@@ -18,7 +18,7 @@ fn grid(t0: f64, span: f64, fs: f64) -> Vec<f64> {
 pub fn fill_gaps(rec: &Recording) -> Option<Recording> {
     let time = &rec.time;
     let fs = rec.fs;
-    if time.len() < 2 || !(fs > 0.0) {
+    if time.len() < 2 || fs.is_nan() || fs <= 0.0 {
         return None;
     }
     let gaps: Vec<usize> = (1..time.len())
@@ -48,10 +48,10 @@ pub fn fill_gaps(rec: &Recording) -> Option<Recording> {
     let place = |src: &[f64], fill: f64| -> Vec<f64> {
         let mut out = vec![fill; m];
         for &(i1, i2, off) in &offsets {
-            for i in i1..i2.min(src.len()) {
+            for (i, &v) in src.iter().enumerate().take(i2).skip(i1) {
                 let j = i as i64 + off;
                 if j >= 0 && (j as usize) < m {
-                    out[j as usize] = src[i];
+                    out[j as usize] = v;
                 }
             }
         }

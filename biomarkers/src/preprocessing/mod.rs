@@ -135,8 +135,16 @@ pub fn day_intersection(
     let mut vs = vec![day_start];
     let mut ve = vec![day_stop];
     for (start, stop) in excl {
-        let c1: Vec<bool> = vs.iter().zip(&ve).map(|(&a, &b)| a <= start && start <= b).collect();
-        let c2: Vec<bool> = vs.iter().zip(&ve).map(|(&a, &b)| a <= stop && stop <= b).collect();
+        let c1: Vec<bool> = vs
+            .iter()
+            .zip(&ve)
+            .map(|(&a, &b)| a <= start && start <= b)
+            .collect();
+        let c2: Vec<bool> = vs
+            .iter()
+            .zip(&ve)
+            .map(|(&a, &b)| a <= stop && stop <= b)
+            .collect();
         for (i, (a, b)) in c1.into_iter().zip(c2).enumerate() {
             if a && b {
                 vs.insert(i + 1, stop);
@@ -169,8 +177,14 @@ mod tests {
         let sleep = [(80, 120)];
         let r = day_intersection(
             &[
-                WindowSet { bouts: &wear, include: true },
-                WindowSet { bouts: &sleep, include: false },
+                WindowSet {
+                    bouts: &wear,
+                    include: true,
+                },
+                WindowSet {
+                    bouts: &sleep,
+                    include: false,
+                },
             ],
             10,
             150,
@@ -178,10 +192,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r, vec![(10, 50), (60, 80), (120, 150)]);
-        let only = day_intersection(&[WindowSet { bouts: &wear, include: true }], 10, 150, None)
-            .unwrap();
+        let only = day_intersection(
+            &[WindowSet {
+                bouts: &wear,
+                include: true,
+            }],
+            10,
+            150,
+            None,
+        )
+        .unwrap();
         assert_eq!(only, vec![(10, 50), (60, 150)]);
-        let none = day_intersection(&[WindowSet { bouts: &[], include: true }], 0, 9, None).unwrap();
+        let none = day_intersection(
+            &[WindowSet {
+                bouts: &[],
+                include: true,
+            }],
+            0,
+            9,
+            None,
+        )
+        .unwrap();
         assert!(none.is_empty());
     }
 }

@@ -46,7 +46,11 @@ pub fn n_full(n: usize, wlen: usize, skip: usize) -> usize {
 
 /// Number of window starts (untrimmed output length).
 pub fn n_starts(n: usize, skip: usize) -> usize {
-    if n == 0 || skip == 0 { 0 } else { (n - 1) / skip + 1 }
+    if n == 0 || skip == 0 {
+        0
+    } else {
+        (n - 1) / skip + 1
+    }
 }
 
 /// Sum of a slice with a compensated (Neumaier) sum, so that long windows stay exact to ~1 ulp.
@@ -282,12 +286,22 @@ fn moving_extreme(
 }
 
 /// Moving maximum like SKDH's `moving_max`.
-pub fn moving_max(x: &[f64], wlen: usize, skip: usize, trim: bool) -> Result<Vec<f64>, WindowError> {
+pub fn moving_max(
+    x: &[f64],
+    wlen: usize,
+    skip: usize,
+    trim: bool,
+) -> Result<Vec<f64>, WindowError> {
     moving_extreme(x, wlen, skip, trim, |a, b| a > b)
 }
 
 /// Moving minimum like SKDH's `moving_min`.
-pub fn moving_min(x: &[f64], wlen: usize, skip: usize, trim: bool) -> Result<Vec<f64>, WindowError> {
+pub fn moving_min(
+    x: &[f64],
+    wlen: usize,
+    skip: usize,
+    trim: bool,
+) -> Result<Vec<f64>, WindowError> {
     moving_extreme(x, wlen, skip, trim, |a, b| a < b)
 }
 
@@ -455,7 +469,9 @@ mod tests {
         for (a, b) in s.iter().zip([2.081666, 8.02080628, 14.0118997]) {
             assert!((a - b).abs() < 1e-6);
         }
-        let long: Vec<f64> = (0..5000).map(|i| ((i * 7919) % 1000) as f64 / 1000.0).collect();
+        let long: Vec<f64> = (0..5000)
+            .map(|i| ((i * 7919) % 1000) as f64 / 1000.0)
+            .collect();
         let fast = moving_sd(&long, 100, 1, false).unwrap();
         for k in [0usize, 17, 2500, 4900] {
             let exact = std_dev(&long[k..k + 100], 1);
@@ -477,7 +493,7 @@ mod tests {
         );
         assert_eq!(
             moving_median(&x, 4, 1).unwrap(),
-            vec![2.0, 2.5, 4.5, 5.5, 5.5]
+            vec![2.0, 2.5, 4.5, 3.5, 5.5]
         );
         assert_eq!(moving_median(&x, 3, 3).unwrap(), vec![3.0, 5.0]);
         let m = moving_max(&x, 3, 2, false).unwrap();

@@ -187,8 +187,7 @@ fn modify_wear_times(
             let pct = w / (nw[i] + nw[i + 1]);
             let rule6 = w <= 6.0 && w > 3.0 && pct < 0.3;
             let rule3 = w <= 3.0 && pct < 0.8;
-            let ship_start =
-                w <= 3.0 && we <= ship[0] as usize * nph && nw[i + 1] >= 1.0;
+            let ship_start = w <= 3.0 && we <= ship[0] as usize * nph && nw[i + 1] >= 1.0;
             let ship_end = w <= 3.0
                 && (ws as i64) >= last as i64 - (ship[1] as usize * nph) as i64
                 && nw[i] >= 1.0;
@@ -380,8 +379,9 @@ fn lfilter_zi(b: &[f64], a: &[f64]) -> Vec<f64> {
         for r in c + 1..m {
             let f = mat[r][c] / d;
             if f != 0.0 {
-                for k in c..m {
-                    mat[r][k] -= f * mat[c][k];
+                let pivot_row = mat[c].clone();
+                for (a, b) in mat[r].iter_mut().zip(&pivot_row).skip(c) {
+                    *a -= f * b;
                 }
                 rhs[r] -= f * rhs[c];
             }
@@ -454,7 +454,9 @@ pub fn activity_counts(
 /// zeros do not break the run.
 pub fn choi(time: &[f64], accel: Axes<'_>, fs: f64, p: &ChoiParams) -> Result<Bouts, WearError> {
     if p.epoch_seconds == 0 || p.nonwear_window_min == 0 {
-        return Err(WearError::Param("epoch_seconds and nonwear_window_min must be positive".into()));
+        return Err(WearError::Param(
+            "epoch_seconds and nonwear_window_min must be positive".into(),
+        ));
     }
     let c = activity_counts(time, accel, fs, p.epoch_seconds)?;
     let n_ep = c[0].len();
@@ -564,7 +566,9 @@ pub fn detach(
     let temp = temperature.ok_or(WearError::NoTemperature)?;
     let n = accel.len();
     if temp.len() < n {
-        return Err(WearError::Param("temperature shorter than acceleration".into()));
+        return Err(WearError::Param(
+            "temperature shorter than acceleration".into(),
+        ));
     }
     let n_ax = p.n_axes_threshold.clamp(1, 3);
     let wsize = p.window_size.clamp(1, 15);
@@ -599,7 +603,11 @@ pub fn detach(
     // backward-looking counts: the forward ones shifted by wlen - 1 (circularly, as SKDH)
     let shift = (wlen - 1) % n.max(1);
     let n_bwd: Vec<u8> = (0..n).map(|i| n_fwd[(i + n - shift) % n]).collect();
-    let ind = |v: &[u8]| -> Vec<f64> { v.iter().map(|&c| f64::from(u8::from(c as usize >= n_ax))).collect() };
+    let ind = |v: &[u8]| -> Vec<f64> {
+        v.iter()
+            .map(|&c| f64::from(u8::from(c as usize >= n_ax)))
+            .collect()
+    };
     let perc_fwd = stats::moving_mean(&ind(&n_fwd), wlen_5min, wlen_ds, wlen_5min, false)?;
     let perc_bwd = stats::moving_mean(&ind(&n_bwd), wlen_5min, wlen_ds, wlen_5min, false)?;
     let fwd_ds: Vec<u8> = n_fwd.iter().step_by(wlen_ds).take(m).copied().collect();
@@ -669,14 +677,17 @@ mod tests {
         nw.extend(vec![false; 80]);
         let (s, e) = modify_wear_times(&nw, 15, true, [0, 0]);
         assert_eq!((s, e), (vec![20], vec![100]));
-        // short initial wear then non-wear: setup rule drops it
+        // 2 h wear at the start, 2 h non-wear, then wear: only the setup rule drops it
         let mut nw = vec![false; 8];
-        nw.extend(vec![true; 40]);
+        nw.extend(vec![true; 8]);
         nw.extend(vec![false; 80]);
         let (s, _) = modify_wear_times(&nw, 15, true, [0, 0]);
-        assert_eq!(s, vec![48]);
+        assert_eq!(s, vec![16]);
         let (s, _) = modify_wear_times(&nw, 15, false, [0, 0]);
-        assert_eq!(s, vec![0, 48]);
+        assert_eq!(s, vec![0, 16]);
+        // shipping rule: short wear within the first 4 h followed by >= 1 h non-wear
+        let (s, _) = modify_wear_times(&nw, 15, false, [4, 0]);
+        assert_eq!(s, vec![16]);
     }
 
     #[test]

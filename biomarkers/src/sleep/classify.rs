@@ -1,13 +1,13 @@
-//! Per-minute sleep/wake: the activity index (Bai 2016) and a Cole-Kripke style score with
+//! Per-minute sleep/wake: the activity index (after Bai 2016) and a Cole-Kripke style score with
 //! Webster's rescoring rules, as SKDH's `compute_activity_index` and
 //! `compute_sleep_predictions`.
 
 use crate::preprocessing::Axes;
 use crate::preprocessing::filter::{Band, FilterError, butter, sosfiltfilt};
-use crate::preprocessing::stats;
 
-/// Activity index per non-overlapping minute: sqrt of the mean over axes of the (population)
-/// variance of the 0.25 Hz high-passed acceleration, g.
+/// Activity index per non-overlapping minute, g: of the 0.25 Hz high-passed acceleration, the
+/// square root of the minute's mean of the (population) variance across the three axes at each
+/// sample (what SKDH computes).
 pub fn activity_index(fs: f64, accel: Axes<'_>) -> Result<Vec<f64>, FilterError> {
     let sos = butter(3, Band::High(0.25 * 2.0 / fs))?;
     let hf: Vec<Vec<f64>> = accel
@@ -20,25 +20,29 @@ pub fn activity_index(fs: f64, accel: Axes<'_>) -> Result<Vec<f64>, FilterError>
         return Ok(Vec::new());
     }
     let rows = hf[0].len() / w;
+    // SKDH takes the variance across the three axes at each sample (numpy `var(..., axis=2)` of
+    // the windowed view), then the mean of that over the minute
     Ok((0..rows)
         .map(|r| {
-            let v: f64 = hf
+            let mut acc = 0.0;
+            let range = r * w..r * w + w;
+            for ((&a, &b), &c) in hf[0][range.clone()]
                 .iter()
-                .map(|ax| {
-                    let win = &ax[r * w..r * w + w];
-                    let m = stats::mean(win);
-                    win.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / w as f64
-                })
-                .sum::<f64>()
-                / 3.0;
-            v.sqrt()
+                .zip(&hf[1][range.clone()])
+                .zip(&hf[2][range])
+            {
+                let m = (a + b + c) / 3.0;
+                acc += ((a - m) * (a - m) + (b - m) * (b - m) + (c - m) * (c - m)) / 3.0;
+            }
+            (acc / w as f64).sqrt()
         })
         .collect())
 }
 
 /// Sleep (1) / wake (0) per minute: convolution of the activity index with the Cole-Kripke
 /// kernel scaled by `sf`, sleep where the score is below 0.5, then (if `rescore`) Webster's
-/// rules as SKDH applies them.
+/// rules as SKDH 0.17.18 applies them (including its indexing quirk in rule d, kept for
+/// parity; see the comment in the code).
 pub fn sleep_predictions(ai: &[f64], sf: f64, rescore: bool) -> Vec<u8> {
     let kernel: Vec<f64> = [0.0, 0.0, 4.024, 5.84, 16.19, 5.07, 3.75, 6.87, 4.64]
         .iter()
@@ -85,10 +89,16 @@ pub fn sleep_predictions(ai: &[f64], sf: f64, rescore: bool) -> Vec<u8> {
             wake = 0;
         }
     }
-    let (lens, starts, vals) = stats::rle(&pred);
-    for i in 0..lens.len() {
-        if starts[i] >= 10 && starts[i] + 10 < n && lens[i] <= 6 && vals[i] == 1 {
-            for v in &mut pred[starts[i]..starts[i] + lens[i]] {
+    // Rule d ("<= 6 min of sleep between wake") as SKDH 0.17.18 executes it: its mask is an
+    // integer 0/1 array (bool & int), which numpy uses as indices, so instead of the flagged runs
+    // it rescores run 0 (when some run is not flagged) and run 1 (when some run is flagged).
+    let (lens, starts, vals) = crate::preprocessing::stats::rle(&pred);
+    let flagged: Vec<bool> = (0..lens.len())
+        .map(|i| starts[i] >= 10 && starts[i] + 10 < n && lens[i] <= 6 && vals[i] == 1)
+        .collect();
+    for (run, wanted) in [(0usize, false), (1usize, true)] {
+        if run < lens.len() && flagged.contains(&wanted) {
+            for v in &mut pred[starts[run]..starts[run] + lens[run]] {
                 *v = 0;
             }
         }

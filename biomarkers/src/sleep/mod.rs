@@ -174,8 +174,18 @@ pub fn night_endpoints(pred: &[u8]) -> [f64; 15] {
     let first = pred.iter().position(|&v| v == 1);
     let last = pred.iter().rposition(|&v| v == 1);
     let (lens, _, vals) = stats::rle(pred);
-    let sl: Vec<usize> = lens.iter().zip(&vals).filter(|(_, v)| **v == 1).map(|(l, _)| *l).collect();
-    let wl: Vec<usize> = lens.iter().zip(&vals).filter(|(_, v)| **v == 0).map(|(l, _)| *l).collect();
+    let sl: Vec<usize> = lens
+        .iter()
+        .zip(&vals)
+        .filter(|(_, v)| **v == 1)
+        .map(|(l, _)| *l)
+        .collect();
+    let wl: Vec<usize> = lens
+        .iter()
+        .zip(&vals)
+        .filter(|(_, v)| **v == 0)
+        .map(|(l, _)| *l)
+        .collect();
     let waso = match (first, last) {
         (Some(f), Some(l)) => {
             let inside: usize = pred[f..l].iter().map(|&v| v as usize).sum();
@@ -187,7 +197,11 @@ pub fn night_endpoints(pred: &[u8]) -> [f64; 15] {
         total as f64,
         ((100.0 * total as f64 / n as f64) * 1000.0).round_ties_even() / 1000.0,
         falls.saturating_sub(1) as f64,
-        if any { first.unwrap_or(0) as f64 } else { f64::NAN },
+        if any {
+            first.unwrap_or(0) as f64
+        } else {
+            f64::NAN
+        },
         waso,
         frag::average_duration(&sl),
         frag::average_duration(&wl),
@@ -202,6 +216,16 @@ pub fn night_endpoints(pred: &[u8]) -> [f64; 15] {
     ]
 }
 
+/// The (possibly resampled) data sleep works on: rate, time, accel, temperature, days, wear.
+type Working<'a> = (
+    f64,
+    &'a [f64],
+    Axes<'a>,
+    Option<&'a [f64]>,
+    Vec<(usize, usize)>,
+    Vec<(usize, usize)>,
+);
+
 /// Detects sleep per day window. Days shorter than `min_day_hours` get no row; days without a
 /// TSO get a row with NaN endpoints.
 pub fn sleep(inp: &SleepInputs<'_>, p: &SleepParams) -> Result<SleepOutput, SleepError> {
@@ -211,7 +235,7 @@ pub fn sleep(inp: &SleepInputs<'_>, p: &SleepParams) -> Result<SleepOutput, Slee
         ));
     }
     let n = inp.time.len().min(inp.accel.len());
-    if n < 2 || !(inp.fs > 0.0) {
+    if n < 2 || inp.fs.is_nan() || inp.fs <= 0.0 {
         return Err(SleepError::Empty);
     }
     let fs = inp.fs;
@@ -222,14 +246,7 @@ pub fn sleep(inp: &SleepInputs<'_>, p: &SleepParams) -> Result<SleepOutput, Slee
     let wear = inp.wear.unwrap_or(&default_wear);
     let goal = 20.0;
     let resampled;
-    let (g_fs, t_ds, a_ds, temp_ds, days_ds, wear_ds): (
-        f64,
-        &[f64],
-        Axes<'_>,
-        Option<&[f64]>,
-        Vec<(usize, usize)>,
-        Vec<(usize, usize)>,
-    ) = if fs != goal && p.downsample {
+    let (g_fs, t_ds, a_ds, temp_ds, days_ds, wear_ds): Working<'_> = if fs != goal && p.downsample {
         let mut data: Vec<&[f64]> = accel.axes().to_vec();
         if let Some(t) = temperature {
             data.push(t);
@@ -252,7 +269,14 @@ pub fn sleep(inp: &SleepInputs<'_>, p: &SleepParams) -> Result<SleepOutput, Slee
             map(wear),
         )
     } else {
-        (fs, time, accel, temperature, inp.days.to_vec(), wear.to_vec())
+        (
+            fs,
+            time,
+            accel,
+            temperature,
+            inp.days.to_vec(),
+            wear.to_vec(),
+        )
     };
     let m_ds = t_ds.len().min(a_ds.len());
     let base = i64::from(p.day_window[0]);
@@ -305,7 +329,15 @@ pub fn sleep(inp: &SleepInputs<'_>, p: &SleepParams) -> Result<SleepOutput, Slee
         date.push(d.strftime("%Y-%m-%d").to_string());
         d_start.push(inp.clock.micro_string(t_ds[start])?);
         d_end.push(inp.clock.micro_string(t_ds[stop])?);
-        let dw = day_intersection(&[WindowSet { bouts: &wear_ds, include: true }], start, stop, None)?;
+        let dw = day_intersection(
+            &[WindowSet {
+                bouts: &wear_ds,
+                include: true,
+            }],
+            start,
+            stop,
+            None,
+        )?;
         let wsum: usize = dw.iter().map(|(a, b)| b - a).sum();
         total_min.push(((t_ds[stop] - t_ds[start]) / 60.0 * 10.0).round_ties_even() / 10.0);
         wear_min.push((wsum as f64 / (60.0 * g_fs) * 10.0).round_ties_even() / 10.0);
@@ -314,7 +346,10 @@ pub fn sleep(inp: &SleepInputs<'_>, p: &SleepParams) -> Result<SleepOutput, Slee
         tso_dur.push(f64::NAN);
         ends.push([f64::NAN; 15]);
         if (wsum as f64 / (3600.0 * g_fs)) < p.min_wear_time {
-            messages.push(format!("day {}: less wear than min_wear_time: no sleep", iday + 1));
+            messages.push(format!(
+                "day {}: less wear than min_wear_time: no sleep",
+                iday + 1
+            ));
             continue;
         }
         let day_axes = a_ds.slice(start, stop);
@@ -361,15 +396,31 @@ pub fn sleep(inp: &SleepInputs<'_>, p: &SleepParams) -> Result<SleepOutput, Slee
     let mut nights = Table::new("sleep_nights")
         .with("Day N", None, ColumnData::I64(day_n))
         .with("Date", None, ColumnData::Str(date))
-        .with("Day Start Timestamp", Some("local time"), ColumnData::Str(d_start))
-        .with("Day End Timestamp", Some("local time"), ColumnData::Str(d_end))
+        .with(
+            "Day Start Timestamp",
+            Some("local time"),
+            ColumnData::Str(d_start),
+        )
+        .with(
+            "Day End Timestamp",
+            Some("local time"),
+            ColumnData::Str(d_end),
+        )
         .with("Total Minutes", Some("min"), ColumnData::F64(total_min))
         .with("Wear Minutes", Some("min"), ColumnData::F64(wear_min))
-        .with("TSO Start Timestamp", Some("unix s"), ColumnData::F64(tso_ts))
+        .with(
+            "TSO Start Timestamp",
+            Some("unix s"),
+            ColumnData::F64(tso_ts),
+        )
         .with("TSO Start", Some("local time"), ColumnData::Str(tso_str))
         .with("TSO Duration", Some("min"), ColumnData::F64(tso_dur));
     for (k, name) in ENDPOINTS.iter().enumerate() {
-        nights = nights.with(name, UNITS[k], ColumnData::F64(ends.iter().map(|e| e[k]).collect()));
+        nights = nights.with(
+            name,
+            UNITS[k],
+            ColumnData::F64(ends.iter().map(|e| e[k]).collect()),
+        );
     }
     let minutes = Table::new("sleep_minutes")
         .with("day", None, ColumnData::I64(mi_day))

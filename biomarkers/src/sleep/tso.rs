@@ -173,7 +173,10 @@ mod tests {
         let mut b = vec![false, true, false, false];
         drop_min_blocks(&mut b, 2, true);
         assert_eq!(b, vec![false; 4]);
-        assert_eq!(longest_true(&[false, true, true, false, true]), Some((1, 3)));
+        assert_eq!(
+            longest_true(&[false, true, true, false, true]),
+            Some((1, 3))
+        );
         assert_eq!(longest_true(&[false; 3]), None);
     }
 }

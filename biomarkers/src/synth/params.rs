@@ -71,6 +71,7 @@ impl CalibrationError {
     }
 
     /// The measured acceleration (g) for a true acceleration (g) at temperature `temperature_c`.
+    #[inline]
     pub fn apply(&self, true_g: [f64; 3], temperature_c: f64) -> [f64; 3] {
         let dt = temperature_c - self.reference_temperature_c;
         std::array::from_fn(|i| {
@@ -322,9 +323,8 @@ impl SynthParams {
         if !(s.wake_time_h.is_finite() && (0.0..24.0).contains(&s.wake_time_h)) {
             return bad("schedule.wake_time_h must be in [0, 24)");
         }
-        if !(s.bed_time_jitter_h.is_finite() && (0.0..=3.0).contains(&s.bed_time_jitter_h))
-            || !(s.wake_time_jitter_h.is_finite() && (0.0..=3.0).contains(&s.wake_time_jitter_h))
-        {
+        let jitter_ok = |j: f64| j.is_finite() && (0.0..=3.0).contains(&j);
+        if !jitter_ok(s.bed_time_jitter_h) || !jitter_ok(s.wake_time_jitter_h) {
             return bad("schedule jitters must be in [0, 3] h");
         }
         for (name, r) in [

@@ -2,7 +2,7 @@
 //! with Box-Muller normals built on [`super::math`]. Same seed, same numbers, on every machine.
 
 use super::math;
-use std::f64::consts::TAU;
+use std::f64::consts::{FRAC_PI_2, TAU};
 
 /// SplitMix64 (Steele, Lea & Flood 2014): used only to expand seeds into generator states.
 struct SplitMix64(u64);
@@ -53,6 +53,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
+    #[inline]
     pub(crate) fn next_u64(&mut self) -> u64 {
         let result = self.s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
         let t = self.s[1] << 17;
@@ -66,6 +67,7 @@ impl Rng {
     }
 
     /// Uniform in [0, 1) with 53 random bits.
+    #[inline]
     pub(crate) fn uniform(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
     }
@@ -104,14 +106,24 @@ impl Rng {
     }
 
     /// Standard normal (Box-Muller; the second value of each pair is kept for the next call).
+    #[inline]
     pub(crate) fn normal(&mut self) -> f64 {
         if let Some(z) = self.spare_normal.take() {
             return z;
         }
         let u1 = 1.0 - self.uniform(); // (0, 1]: ln never sees 0
-        let u2 = self.uniform();
         let r = (-2.0 * math::ln(u1)).sqrt();
-        let (s, c) = math::sin_cos(TAU * u2);
+        // The angle 2 pi u2 as a quadrant (top two bits) plus an offset in [-pi/4, pi/4), so
+        // the kernels need no range reduction.
+        let bits = self.next_u64();
+        let frac = (bits >> 11 & ((1 << 51) - 1)) as f64 * (1.0 / 2_251_799_813_685_248.0); // [0, 1)
+        let (s0, c0) = math::sin_cos_kernel((frac - 0.5) * FRAC_PI_2);
+        let (s, c) = match bits >> 62 {
+            0 => (s0, c0),
+            1 => (c0, -s0),
+            2 => (-s0, -c0),
+            _ => (-c0, s0),
+        };
         self.spare_normal = Some(r * s);
         r * c
     }

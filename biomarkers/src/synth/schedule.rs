@@ -79,7 +79,7 @@ fn key(day: i64, part: u64, ordinal: usize) -> u64 {
 fn rest_orientation(rng: &mut Rng) -> [f64; 3] {
     let face = rng.index(6);
     let mut u = [0.0; 3];
-    u[face / 2] = if face % 2 == 0 { 1.0 } else { -1.0 };
+    u[face / 2] = if face.is_multiple_of(2) { 1.0 } else { -1.0 };
     let tilt = 3f64.to_radians() * rng.uniform();
     super::generate::tilt_towards_random(u, tilt, rng)
 }

@@ -376,9 +376,14 @@ impl TruthBuilder {
         }
     }
 
+    #[inline]
     fn minute_of_sample(&self, i: i64) -> Option<usize> {
-        let m = (i as f64 / self.samples_per_minute).floor();
-        (m >= 0.0 && (m as usize) < self.state.len()).then_some(m as usize)
+        if i < 0 {
+            return None;
+        }
+        // Truncation is the floor for non-negative values (and no libm call).
+        let m = (i as f64 / self.samples_per_minute) as usize;
+        (m < self.state.len()).then_some(m)
     }
 
     /// Marks minutes `[start_min, end_min)` (clipped) with a segment's facts; `postures` are
@@ -408,6 +413,7 @@ impl TruthBuilder {
         }
     }
 
+    #[inline]
     pub(crate) fn add_sample(&mut self, i: i64, enmo: f64, temperature: f64) {
         if let Some(m) = self.minute_of_sample(i) {
             self.enmo_sum[m] += enmo;

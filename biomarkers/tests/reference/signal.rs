@@ -284,7 +284,11 @@ pub fn load_reference(name: &str) -> serde_json::Value {
 
 /// Checks the generated samples against the fingerprint SKDH's side stored.
 pub fn check_fingerprint(sig: &Signal, fp: &serde_json::Value) {
-    assert_eq!(fp["n"].as_u64().unwrap() as usize, sig.time.len(), "sample count");
+    assert_eq!(
+        fp["n"].as_u64().unwrap() as usize,
+        sig.time.len(),
+        "sample count"
+    );
     let idx: Vec<usize> = fp["index"]
         .as_array()
         .unwrap()
@@ -329,6 +333,11 @@ pub fn pairs(v: &serde_json::Value) -> Vec<(usize, usize)> {
     v.as_array()
         .unwrap_or_else(|| panic!("not pairs: {v}"))
         .iter()
-        .map(|p| (p[0].as_u64().unwrap() as usize, p[1].as_u64().unwrap() as usize))
+        .map(|p| {
+            (
+                p[0].as_u64().unwrap() as usize,
+                p[1].as_u64().unwrap() as usize,
+            )
+        })
         .collect()
 }

@@ -122,12 +122,11 @@ impl SqliteCatalog {
     /// Opens (creating if needed) the catalog file.
     pub fn open(path: &Path) -> Result<Self, PortError> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                PortError::new(SYSTEM, format!("create {}: {e}", parent.display()))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| PortError::new(SYSTEM, format!("create {}: {e}", parent.display())))?;
         }
-        let conn = Connection::open(path)
-            .map_err(|e| db_err(&format!("open {}", path.display()), e))?;
+        let conn =
+            Connection::open(path).map_err(|e| db_err(&format!("open {}", path.display()), e))?;
         Self::init(conn)
     }
 
@@ -151,10 +150,7 @@ impl SqliteCatalog {
         })
     }
 
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, PortError>,
-    ) -> Result<T, PortError> {
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, PortError>) -> Result<T, PortError> {
         // A poisoned lock means another thread panicked mid-statement; SQLite's own transaction
         // kept the file consistent, so going on is safe.
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
@@ -415,11 +411,7 @@ impl Catalog for SqliteCatalog {
                 .map_err(|e| db_err("list files", e))?;
             let rows = st
                 .query_map(
-                    params![
-                        study,
-                        filter.subject,
-                        filter.status.map(FileStatus::as_str)
-                    ],
+                    params![study, filter.subject, filter.status.map(FileStatus::as_str)],
                     file_row,
                 )
                 .map_err(|e| db_err("list files", e))?;
@@ -564,5 +556,155 @@ impl Catalog for SqliteCatalog {
             .optional()
             .map_err(|e| db_err(&format!("get subject {study}/{subject}"), e))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(etag: &str) -> FileItem {
+        FileItem {
+            study: "s".into(),
+            file_key: "raw/S1/V1/wrist.cwa".into(),
+            bucket: "b".into(),
+            subject: "S1".into(),
+            visit: "V1".into(),
+            device: "wrist".into(),
+            format: "cwa".into(),
+            size: 10,
+            etag: etag.into(),
+            recording_start: Some(1.0),
+            recording_end: Some(2.0),
+            sample_rate: Some(50.0),
+            device_id: None,
+            header_error: None,
+            status: FileStatus::Registered,
+            library_version: None,
+            execution_id: None,
+            result_prefix: None,
+            error: None,
+            attempt: 0,
+            registered_at: now_rfc3339(),
+            updated_at: now_rfc3339(),
+        }
+    }
+
+    #[test]
+    fn registration_is_idempotent_per_etag() {
+        let c = SqliteCatalog::in_memory().unwrap();
+        assert!(c.register_file(&file("e1")).unwrap());
+        assert!(
+            !c.register_file(&file("e1")).unwrap(),
+            "replay rewrote the item"
+        );
+        let up = StatusUpdate::default();
+        assert!(
+            c.transition(
+                "s",
+                "raw/S1/V1/wrist.cwa",
+                "e1",
+                &[FileStatus::Registered],
+                FileStatus::Waiting,
+                &up
+            )
+            .unwrap()
+        );
+        // A new upload (new ETag) replaces the item and resets it.
+        assert!(c.register_file(&file("e2")).unwrap());
+        let f = c.get_file("s", "raw/S1/V1/wrist.cwa").unwrap().unwrap();
+        assert_eq!((f.etag.as_str(), f.status), ("e2", FileStatus::Registered));
+    }
+
+    #[test]
+    fn transitions_are_compare_and_set() {
+        let c = SqliteCatalog::in_memory().unwrap();
+        c.register_file(&file("e1")).unwrap();
+        let key = "raw/S1/V1/wrist.cwa";
+        let up = StatusUpdate {
+            error: Some("boom".into()),
+            ..Default::default()
+        };
+        // Wrong source status, wrong ETag: refused.
+        assert!(
+            !c.transition(
+                "s",
+                key,
+                "e1",
+                &[FileStatus::Waiting],
+                FileStatus::Processing,
+                &up
+            )
+            .unwrap()
+        );
+        assert!(
+            !c.transition(
+                "s",
+                key,
+                "old",
+                &[FileStatus::Registered],
+                FileStatus::Waiting,
+                &up
+            )
+            .unwrap()
+        );
+        assert!(
+            c.transition(
+                "s",
+                key,
+                "e1",
+                &[FileStatus::Registered],
+                FileStatus::Failed,
+                &up
+            )
+            .unwrap()
+        );
+        let f = c.get_file("s", key).unwrap().unwrap();
+        assert_eq!(f.status, FileStatus::Failed);
+        assert_eq!(f.error.as_deref(), Some("boom"));
+        let r = c.reset_for_rerun("s", key).unwrap().unwrap();
+        assert_eq!((r.status, r.attempt), (FileStatus::Registered, 1));
+        assert!(
+            c.transition(
+                "s",
+                key,
+                "e1",
+                &[FileStatus::Registered],
+                FileStatus::Waiting,
+                &StatusUpdate::default()
+            )
+            .unwrap()
+        );
+        assert!(
+            c.transition(
+                "s",
+                key,
+                "e1",
+                &[FileStatus::Waiting],
+                FileStatus::Processing,
+                &StatusUpdate::default()
+            )
+            .unwrap()
+        );
+        // A processing file is not replaced by a new upload mid-run, nor rerun.
+        assert!(!c.register_file(&file("e9")).unwrap());
+        assert!(
+            c.reset_for_rerun("s", key).unwrap().is_none(),
+            "rerun of a running file"
+        );
+    }
+
+    #[test]
+    fn executions_are_unique_by_machine_and_name() {
+        let c = SqliteCatalog::in_memory().unwrap();
+        let input = serde_json::json!({"a": 1});
+        assert!(c.insert_execution("arn:1", "n", "m", &input, "t").unwrap());
+        assert!(!c.insert_execution("arn:2", "n", "m", &input, "t").unwrap());
+        assert!(
+            c.insert_execution("arn:3", "n", "other", &input, "t")
+                .unwrap()
+        );
+        assert_eq!(c.abort_stale_executions().unwrap(), 2);
+        assert_eq!(c.execution("arn:1").unwrap().unwrap().status, "ABORTED");
     }
 }

@@ -118,7 +118,8 @@ impl LocalBackend {
             definition,
             opts.max_parallel_jobs,
         ));
-        let orchestrator = LocalOrchestrator::new(catalog.clone(), opts.clock.clone(), jobs.clone())?;
+        let orchestrator =
+            LocalOrchestrator::new(catalog.clone(), opts.clock.clone(), jobs.clone())?;
         let services = Services {
             store: store.clone(),
             catalog: catalog.clone(),
@@ -171,11 +172,21 @@ impl LocalBackend {
                 }
             }
             let now = Instant::now();
-            if !self.orchestrator.wait_idle(deadline.saturating_duration_since(now)) {
+            if !self
+                .orchestrator
+                .wait_idle(deadline.saturating_duration_since(now))
+            {
                 return false;
             }
             // An execution may have written objects (error objects) that queued new events.
-            if self.queue.0.lock().unwrap_or_else(|p| p.into_inner()).pending == 0 {
+            if self
+                .queue
+                .0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pending
+                == 0
+            {
                 return true;
             }
         }
@@ -258,7 +269,9 @@ fn dispatch_event(svc: &Services, ev: &ObjectEvent) {
     }
     match handlers::register_object(svc, ev) {
         Ok(outcome) => tracing::debug!(?outcome, key = %ev.key, "object event handled"),
-        Err(e) => tracing::error!(bucket = %ev.bucket, key = %ev.key, error = %e, "object event failed"),
+        Err(e) => {
+            tracing::error!(bucket = %ev.bucket, key = %ev.key, error = %e, "object event failed")
+        }
     }
 }
 
@@ -268,7 +281,10 @@ pub fn open_catalog(root: &Path) -> Result<SqliteCatalog, PortError> {
     if !path.is_file() {
         return Err(PortError::not_found(
             "catalog",
-            format!("no catalog at {} (run `studyflow demo` first?)", path.display()),
+            format!(
+                "no catalog at {} (run `studyflow demo` first?)",
+                path.display()
+            ),
         ));
     }
     SqliteCatalog::open(&path)

@@ -185,10 +185,7 @@ impl Orchestrator for LocalOrchestrator {
             .me
             .upgrade()
             .ok_or_else(|| PortError::new(SYSTEM, "orchestrator dropped"))?;
-        self.running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .count += 1;
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).count += 1;
         let tasks = Arc::new(LocalTasks {
             services,
             jobs: self.jobs.clone(),
@@ -250,7 +247,8 @@ fn failure(error: &str, cause: impl Into<String>) -> asl::TaskFailure {
 impl asl::TaskHandler for LocalTasks {
     fn invoke(&self, call: &asl::TaskCall) -> Result<Value, asl::TaskFailure> {
         let r = call.resource.as_str();
-        let lambda_prefix = format!("arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:studyflow-");
+        let lambda_prefix =
+            format!("arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:studyflow-");
         if let Some(handler) = r.strip_prefix(&lambda_prefix) {
             return handlers::dispatch(&self.services, handler, call.input.clone())
                 .map_err(|e| failure(&e.error, e.cause));
@@ -263,7 +261,10 @@ impl asl::TaskHandler for LocalTasks {
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 let handler = f.strip_prefix(&lambda_prefix).ok_or_else(|| {
-                    failure("Lambda.ResourceNotFoundException", format!("no function {f}"))
+                    failure(
+                        "Lambda.ResourceNotFoundException",
+                        format!("no function {f}"),
+                    )
                 })?;
                 let payload = call.input.get("Payload").cloned().unwrap_or(Value::Null);
                 let out = handlers::dispatch(&self.services, handler, payload)
@@ -314,9 +315,9 @@ impl asl::TaskHandler for LocalTasks {
                     .orchestrator
                     .start_execution(machine, name, &input)
                 {
-                    Ok(StartOutcome::Started { execution_arn }) => {
-                        Ok(json!({"ExecutionArn": execution_arn, "StartDate": call.context["State"]["EnteredTime"]}))
-                    }
+                    Ok(StartOutcome::Started { execution_arn }) => Ok(
+                        json!({"ExecutionArn": execution_arn, "StartDate": call.context["State"]["EnteredTime"]}),
+                    ),
                     Ok(StartOutcome::AlreadyExists { execution_arn }) => Err(failure(
                         "StepFunctions.ExecutionAlreadyExistsException",
                         format!("Execution Already Exists: '{execution_arn}'"),

@@ -37,7 +37,11 @@ pub(crate) struct BlockMeta {
 
 /// Samples a block of this layout holds when full.
 pub(crate) fn capacity(axes: u8, packed: bool) -> usize {
-    if packed { DATA_LEN / 4 } else { DATA_LEN / (2 * usize::from(axes)) }
+    if packed {
+        DATA_LEN / 4
+    } else {
+        DATA_LEN / (2 * usize::from(axes))
+    }
 }
 
 impl BlockMeta {
@@ -74,23 +78,30 @@ impl BlockMeta {
 /// Wrapping sum of the block's 256 little-endian 16-bit words (zero for an intact block).
 #[inline]
 pub(crate) fn word_sum(b: &[u8; BLOCK_LEN]) -> u16 {
-    b.chunks_exact(2)
-        .fold(0u16, |s, w| s.wrapping_add(u16::from_le_bytes([w[0], w[1]])))
+    b.chunks_exact(2).fold(0u16, |s, w| {
+        s.wrapping_add(u16::from_le_bytes([w[0], w[1]]))
+    })
 }
 
 /// Validates a block and reads its fields; `Err` says why the block cannot be trusted.
 pub(crate) fn parse_block(b: &[u8; BLOCK_LEN]) -> Result<BlockMeta, String> {
     let magic = le16(b, 0);
     if magic != BLOCK_MAGIC {
-        return Err(format!("not a data block (magic 0x{magic:04x}, expected \"AX\")"));
+        return Err(format!(
+            "not a data block (magic 0x{magic:04x}, expected \"AX\")"
+        ));
     }
     let len = le16(b, 2);
     if len != BLOCK_PACKET_LEN {
-        return Err(format!("bad packet length {len} (expected {BLOCK_PACKET_LEN})"));
+        return Err(format!(
+            "bad packet length {len} (expected {BLOCK_PACKET_LEN})"
+        ));
     }
     let sum = word_sum(b);
     if sum != 0 {
-        return Err(format!("checksum mismatch (16-bit word sum 0x{sum:04x}, expected 0)"));
+        return Err(format!(
+            "checksum mismatch (16-bit word sum 0x{sum:04x}, expected 0)"
+        ));
     }
     let rate_code = b[24];
     if rate_code == 0 {
@@ -111,8 +122,7 @@ pub(crate) fn parse_block(b: &[u8; BLOCK_LEN]) -> Result<BlockMeta, String> {
         ));
     }
     let stamp = le32(b, 14);
-    let unix = unpack_timestamp(stamp)
-        .ok_or_else(|| format!("invalid timestamp 0x{stamp:08x}"))?;
+    let unix = unpack_timestamp(stamp).ok_or_else(|| format!("invalid timestamp 0x{stamp:08x}"))?;
     let dev = le16(b, 4);
     Ok(BlockMeta {
         axes,
@@ -149,14 +159,22 @@ pub(crate) struct BlockValues {
 
 /// Appends the block's samples to `rec` (whose `gyro`, `temperature` and `light` must be `Some`
 /// where the layout has them).
-pub(crate) fn decode_into(b: &[u8; BLOCK_LEN], m: &BlockMeta, v: &BlockValues, rec: &mut Recording) {
+pub(crate) fn decode_into(
+    b: &[u8; BLOCK_LEN],
+    m: &BlockMeta,
+    v: &BlockValues,
+    rec: &mut Recording,
+) {
     let n = m.count;
     let (t0, dt) = (v.t0, v.dt);
     rec.time.extend((0..n).map(|i| t0 + i as f64 * dt));
     let scale = m.accel_scale();
     if m.packed {
         let data = &b[DATA_OFFSET..DATA_OFFSET + 4 * n];
-        let words = || data.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        let words = || {
+            data.chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        };
         let a = &mut rec.accel;
         a.x.extend(words().map(|w| f64::from(unpack_axis(w, 0)) * scale));
         a.y.extend(words().map(|w| f64::from(unpack_axis(w, 10)) * scale));

@@ -56,7 +56,8 @@ impl CwaHeader {
                 what: "empty file: expected a 1024-byte CWA header".into(),
             });
         }
-        if prefix.len() >= 2 && le16(prefix, 0) != HEADER_MAGIC || prefix[0] != b'M' {
+        // Check as much of the magic as is present, so a short non-CWA prefix says so.
+        if prefix[0] != b'M' || (prefix.len() >= 2 && le16(prefix, 0) != HEADER_MAGIC) {
             return Err(ReadError::Corrupt {
                 offset: 0,
                 what: "not a CWA file: header magic is not \"MD\"".into(),
@@ -65,12 +66,16 @@ impl CwaHeader {
         if prefix.len() < HEADER_LEN {
             return Err(ReadError::Truncated {
                 offset: prefix.len() as u64,
-                what: format!("CWA header is {HEADER_LEN} bytes, only {} present", prefix.len()),
+                what: format!(
+                    "CWA header is {HEADER_LEN} bytes, only {} present",
+                    prefix.len()
+                ),
             });
         }
         let h = &prefix[..HEADER_LEN];
         let upper = le16(h, 11);
-        let device_id = u32::from(le16(h, 5)) | u32::from(if upper == 0xffff { 0 } else { upper }) << 16;
+        let device_id =
+            u32::from(le16(h, 5)) | u32::from(if upper == 0xffff { 0 } else { upper }) << 16;
         let sensor_config = h[35];
         let (axes, gyro_range_dps) = if sensor_config == 0 || sensor_config == 0xff {
             (3, None)
@@ -160,7 +165,9 @@ pub fn read_header(prefix: &[u8], file_size: Option<u64>) -> Result<HeaderFacts,
             what: "empty file: expected a 1024-byte CWA header".into(),
         });
     }
-    let avail = file_size.map_or(prefix.len(), |s| prefix.len().min(s.try_into().unwrap_or(usize::MAX)));
+    let avail = file_size.map_or(prefix.len(), |s| {
+        prefix.len().min(s.try_into().unwrap_or(usize::MAX))
+    });
     let header = CwaHeader::parse(&prefix[..avail])?;
     let first = prefix[HEADER_LEN..avail]
         .chunks_exact(BLOCK_LEN)

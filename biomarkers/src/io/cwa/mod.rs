@@ -173,10 +173,11 @@ mod tests {
         let t = 1_704_067_200;
         let p = pack_timestamp(t).expect("in range");
         assert_eq!(unpack_timestamp(p), Some(t));
-        for t in [946_684_800_i64, 951_782_400, 1_332_846_898, 2_966_803_199] {
+        for t in [946_684_800_i64, 951_782_400, 1_332_846_898, 2_966_371_199] {
             assert_eq!(pack_timestamp(t).and_then(unpack_timestamp), Some(t), "{t}");
         }
         assert_eq!(pack_timestamp(946_684_799), None);
+        assert_eq!(pack_timestamp(2_966_371_200), None);
         assert_eq!(unpack_timestamp(0), None);
         // 2023-02-29 does not exist.
         assert_eq!(unpack_timestamp(23 << 26 | 2 << 22 | 29 << 17), None);

@@ -41,7 +41,10 @@ pub struct CwaReadOptions {
 impl CwaReadOptions {
     /// The options that reproduce SKDH's `ReadCwa` (whole-second time, SKDH temperature).
     pub fn skdh() -> Self {
-        Self { temperature: CwaTemperature::Skdh, time: CwaTime::WholeSecond }
+        Self {
+            temperature: CwaTemperature::Skdh,
+            time: CwaTime::WholeSecond,
+        }
     }
 }
 
@@ -129,9 +132,13 @@ impl<R: Read> BlockReader<R> {
         let s = self.start;
         self.start += BLOCK_LEN;
         self.offset += BLOCK_LEN as u64;
-        let block: &[u8; BLOCK_LEN] = self.buf[s..s + BLOCK_LEN]
-            .try_into()
-            .map_err(|_| ReadError::Corrupt { offset: at, what: "internal block slicing".into() })?;
+        let block: &[u8; BLOCK_LEN] =
+            self.buf[s..s + BLOCK_LEN]
+                .try_into()
+                .map_err(|_| ReadError::Corrupt {
+                    offset: at,
+                    what: "internal block slicing".into(),
+                })?;
         Ok(Some((at, block)))
     }
 }
@@ -153,7 +160,12 @@ struct Decoder {
 }
 
 impl Decoder {
-    fn new(header: CwaHeader, opts: CwaReadOptions, file_size: Option<u64>, reserve_to_eof: bool) -> Self {
+    fn new(
+        header: CwaHeader,
+        opts: CwaReadOptions,
+        file_size: Option<u64>,
+        reserve_to_eof: bool,
+    ) -> Self {
         let facts = header.facts(None, file_size);
         Self {
             opts,
@@ -220,7 +232,11 @@ impl Decoder {
             Err(why) => {
                 // Never bridge the time of a skipped block: the next good block keeps its own.
                 self.prev_end = None;
-                self.issue(rec, offset, format!("data block {index}: {why}; block skipped"));
+                self.issue(
+                    rec,
+                    offset,
+                    format!("data block {index}: {why}; block skipped"),
+                );
                 return;
             }
         };
@@ -260,10 +276,20 @@ impl Decoder {
         let temperature = match self.opts.temperature {
             CwaTemperature::Axivity if m.temperature_raw == 0 => f64::NAN,
             CwaTemperature::Axivity => raw_t * 75.0 / 256.0 - 50.0,
+            // SKDH's published constant, not pi.
+            #[allow(clippy::approx_constant)]
             CwaTemperature::Skdh => (raw_t - 171.0) / 3.142,
         };
-        let gyro_range = m.gyro_range_dps().or(self.header.gyro_range_dps).unwrap_or(2000.0);
-        let values = BlockValues { t0, dt: (t1 - t0) / n, gyro_scale: gyro_range / 32768.0, temperature };
+        let gyro_range = m
+            .gyro_range_dps()
+            .or(self.header.gyro_range_dps)
+            .unwrap_or(2000.0);
+        let values = BlockValues {
+            t0,
+            dt: (t1 - t0) / n,
+            gyro_scale: gyro_range / 32768.0,
+            temperature,
+        };
         decode_into(b, &m, &values, rec);
     }
 
@@ -277,7 +303,9 @@ impl Decoder {
         let extra = match self.file_size {
             Some(size) if self.reserve_to_eof && size > offset => {
                 // Bounded by the file size: one block's capacity per remaining 512 bytes.
-                ((size - offset) / BLOCK_LEN as u64) as usize * capacity(m.axes, m.packed)
+                usize::try_from((size - offset) / BLOCK_LEN as u64)
+                    .unwrap_or(usize::MAX)
+                    .saturating_mul(capacity(m.axes, m.packed))
             }
             _ => 0,
         };
@@ -302,7 +330,11 @@ impl Decoder {
     }
 }
 
-fn read_impl<R: Read>(r: R, opts: &CwaReadOptions, file_size: Option<u64>) -> Result<Recording, ReadError> {
+fn read_impl<R: Read>(
+    r: R,
+    opts: &CwaReadOptions,
+    file_size: Option<u64>,
+) -> Result<Recording, ReadError> {
     let (mut src, header) = BlockReader::open(r)?;
     let mut dec = Decoder::new(header, *opts, file_size, true);
     let mut rec = dec.empty_recording(0);
@@ -352,7 +384,12 @@ impl<R: Read> CwaChunks<R> {
         Self::with_size(r, opts, max_samples, None)
     }
 
-    fn with_size(r: R, opts: &CwaReadOptions, max_samples: usize, size: Option<u64>) -> Result<Self, ReadError> {
+    fn with_size(
+        r: R,
+        opts: &CwaReadOptions,
+        max_samples: usize,
+        size: Option<u64>,
+    ) -> Result<Self, ReadError> {
         let (src, header) = BlockReader::open(r)?;
         Ok(Self {
             src,
@@ -376,7 +413,11 @@ impl<R: Read> CwaChunks<R> {
 
 impl CwaChunks<File> {
     /// Opens a file for chunked reading; its size lets the facts estimate `end`.
-    pub fn open(path: impl AsRef<Path>, opts: &CwaReadOptions, max_samples: usize) -> Result<Self, ReadError> {
+    pub fn open(
+        path: impl AsRef<Path>,
+        opts: &CwaReadOptions,
+        max_samples: usize,
+    ) -> Result<Self, ReadError> {
         let f = File::open(path)?;
         let size = f.metadata()?.len();
         Self::with_size(f, opts, max_samples, Some(size))
@@ -405,7 +446,11 @@ fn append_axes(d: &mut Triaxial, s: &Triaxial) {
 
 /// Moves the samples from `at` on into a new recording (header and rate copied, no issues).
 fn split_tail(rec: &mut Recording, at: usize) -> Recording {
-    let split_axes = |t: &mut Triaxial| Triaxial { x: t.x.split_off(at), y: t.y.split_off(at), z: t.z.split_off(at) };
+    let split_axes = |t: &mut Triaxial| Triaxial {
+        x: t.x.split_off(at),
+        y: t.y.split_off(at),
+        z: t.z.split_off(at),
+    };
     Recording {
         time: rec.time.split_off(at),
         accel: split_axes(&mut rec.accel),

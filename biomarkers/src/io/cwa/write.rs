@@ -88,7 +88,10 @@ fn layout(o: &CwaWriteOptions) -> Result<Layout, CwaWriteError> {
     let bad = |s: String| Err(CwaWriteError::InvalidOptions(s));
     let rates = [12.5, 25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0];
     let Some(rate_idx) = rates.iter().position(|&r| r == o.sample_rate) else {
-        return bad(format!("sample_rate {} Hz is not one of {rates:?}", o.sample_rate));
+        return bad(format!(
+            "sample_rate {} Hz is not one of {rates:?}",
+            o.sample_rate
+        ));
     };
     let range_code: u8 = match o.range_g {
         16 => 0,
@@ -110,7 +113,11 @@ fn layout(o: &CwaWriteOptions) -> Result<Layout, CwaWriteError> {
             500 => 4,
             250 => 5,
             125 => 6,
-            g => return bad(format!("gyro_range_dps {g} is not 125, 250, 500, 1000 or 2000")),
+            g => {
+                return bad(format!(
+                    "gyro_range_dps {g} is not 125, 250, 500, 1000 or 2000"
+                ));
+            }
         }
     } else {
         0
@@ -118,7 +125,11 @@ fn layout(o: &CwaWriteOptions) -> Result<Layout, CwaWriteError> {
     let range = f64::from(o.range_g);
     // AX3 samples are 1/256 g (packed: mantissa << exponent); the AX6 keeps 16 bits for the
     // chosen range (1/2^(8+n) g, n = 3 for 16 g ... 6 for 2 g).
-    let accel_n: u16 = if o.with_gyro { 3 + u16::from(range_code) } else { 0 };
+    let accel_n: u16 = if o.with_gyro {
+        3 + u16::from(range_code)
+    } else {
+        0
+    };
     let accel_counts = f64::from(1u32 << (8 + accel_n));
     let max_counts = if o.packed { 511.0 * 8.0 } else { 32767.0 };
     let axes = if o.with_gyro { 6 } else { 3 };
@@ -137,8 +148,16 @@ fn layout(o: &CwaWriteOptions) -> Result<Layout, CwaWriteError> {
 /// Writes a CWA file sample by sample: the header at creation, each 512-byte block as it fills,
 /// and a final partial block (with its true sample count) on [`CwaWriter::finish`].
 ///
-/// SKDH's reader ignores a block's sample count and decodes the whole block, so for SKDH parity
-/// write a multiple of the block size (120 packed, 80 unpacked, 40 with gyro).
+/// Blocks are 120 samples packed, 80 unpacked, 40 with the gyro. Each block is timestamped at
+/// the first whole second at or after its first sample, with the sample index where that second
+/// falls and the remaining fraction of a second (15 bits), as the firmware does.
+///
+/// Checked with Open Movement's `cwa-convert` and SKDH 0.17's `ReadCwa`, which both read these
+/// files (values equal to print precision). Two SKDH limits to know: SKDH ignores a block's
+/// sample count and decodes the whole block, so a final partial block reads back padded with
+/// zero samples (write a multiple of the block size for SKDH parity); and SKDH's checksum
+/// sign-extends the rate-code byte, so it rejects every block of a +/-2 g or +/-4 g file (rate
+/// code >= 0x80), as it would a device's.
 pub struct CwaWriter<W: Write> {
     out: W,
     opts: CwaWriteOptions,
@@ -184,7 +203,11 @@ impl<W: Write> CwaWriter<W> {
         h[13..17].copy_from_slice(&0u32.to_le_bytes());
         h[21..25].copy_from_slice(&0u32.to_le_bytes());
         h[26] = 0;
-        h[35] = if opts.with_gyro { (lay.scale_bits >> 10 & 0x07) as u8 } else { 0xff };
+        h[35] = if opts.with_gyro {
+            (lay.scale_bits >> 10 & 0x07) as u8
+        } else {
+            0xff
+        };
         h[36] = lay.rate_code;
         h[37..41].copy_from_slice(&stamp.to_le_bytes());
         h[41] = 0;
@@ -233,11 +256,19 @@ impl<W: Write> CwaWriter<W> {
             (true, Some(g)) if g.iter().all(|v| v.is_finite()) => Some(g),
             (true, Some(g)) => return invalid(format!("non-finite gyro {g:?}")),
             (true, None) => return invalid("the options record a gyro but none was given".into()),
-            (false, Some(_)) => return invalid("a gyro value was given but the options record none".into()),
+            (false, Some(_)) => {
+                return invalid("a gyro value was given but the options record none".into());
+            }
             (false, None) => None,
         };
         let lay = self.lay;
-        let at = DATA_OFFSET + self.in_block * if self.opts.packed { 4 } else { 2 * usize::from(lay.axes) };
+        let at = DATA_OFFSET
+            + self.in_block
+                * if self.opts.packed {
+                    4
+                } else {
+                    2 * usize::from(lay.axes)
+                };
         if self.opts.packed {
             let word = pack_sample(accel_g, lay.accel_clip);
             self.block[at..at + 4].copy_from_slice(&word.to_le_bytes());
@@ -245,12 +276,14 @@ impl<W: Write> CwaWriter<W> {
             let mut k = at;
             if let Some(g) = gyro {
                 for v in g {
-                    self.block[k..k + 2].copy_from_slice(&counts(v, lay.gyro_counts, lay.gyro_clip).to_le_bytes());
+                    self.block[k..k + 2]
+                        .copy_from_slice(&counts(v, lay.gyro_counts, lay.gyro_clip).to_le_bytes());
                     k += 2;
                 }
             }
             for v in accel_g {
-                self.block[k..k + 2].copy_from_slice(&counts(v, lay.accel_counts, lay.accel_clip).to_le_bytes());
+                self.block[k..k + 2]
+                    .copy_from_slice(&counts(v, lay.accel_counts, lay.accel_clip).to_le_bytes());
                 k += 2;
             }
         }
@@ -291,10 +324,22 @@ impl<W: Write> CwaWriter<W> {
             index: self.block_first,
             what: "sample time is past 2063, the last year a CWA timestamp can hold".into(),
         })?;
-        let temp = if self.temp_n > 0 { self.temp_sum / f64::from(self.temp_n) } else { f64::NAN };
+        let temp = if self.temp_n > 0 {
+            self.temp_sum / f64::from(self.temp_n)
+        } else {
+            f64::NAN
+        };
         // Raw 0 means "not recorded"; real readings are kept within 1..=1023.
-        let temp_raw = if temp.is_finite() { ((temp + 50.0) * 256.0 / 75.0).round().clamp(1.0, 1023.0) as u16 } else { 0 };
-        let light = if self.light_n > 0 { self.light_sum / f64::from(self.light_n) } else { 0.0 };
+        let temp_raw = if temp.is_finite() {
+            ((temp + 50.0) * 256.0 / 75.0).round().clamp(1.0, 1023.0) as u16
+        } else {
+            0
+        };
+        let light = if self.light_n > 0 {
+            self.light_sum / f64::from(self.light_n)
+        } else {
+            0.0
+        };
         let light_raw = light.round().clamp(0.0, 1023.0) as u16;
 
         let b = &mut self.block;
@@ -342,17 +387,27 @@ impl<W: Write> CwaWriter<W> {
 fn pack_sample(a: [f64; 3], clip: f64) -> u32 {
     let raw = a.map(|v| v.clamp(-clip, clip) * 256.0);
     let mut e = 0u32;
-    while e < 3 && raw.iter().any(|&v| (v / f64::from(1u32 << e)).round() > 511.0 || (v / f64::from(1u32 << e)).round() < -512.0) {
+    while e < 3
+        && raw.iter().any(|&v| {
+            (v / f64::from(1u32 << e)).round() > 511.0
+                || (v / f64::from(1u32 << e)).round() < -512.0
+        })
+    {
         e += 1;
     }
-    let m = raw.map(|v| ((v / f64::from(1u32 << e)).round().clamp(-512.0, 511.0) as i32 as u32) & 0x3ff);
+    let m = raw
+        .map(|v| ((v / f64::from(1u32 << e)).round().clamp(-512.0, 511.0) as i32 as u32) & 0x3ff);
     m[0] | m[1] << 10 | m[2] << 20 | e << 30
 }
 
 /// Writes a whole recording with [`CwaWriter`]: accel, the gyro when `opts.with_gyro` (the
 /// recording must have one), temperature and light where present (else "not recorded" and 0).
 /// Sample times come from `opts.start` and `opts.sample_rate`; `rec.time` is not used.
-pub fn write_recording<W: Write>(rec: &Recording, opts: CwaWriteOptions, out: W) -> Result<W, CwaWriteError> {
+pub fn write_recording<W: Write>(
+    rec: &Recording,
+    opts: CwaWriteOptions,
+    out: W,
+) -> Result<W, CwaWriteError> {
     let n = rec.accel.len();
     let len_ok = |l: usize| l == n;
     let bad = |what: &str| Err(CwaWriteError::InvalidOptions(what.to_string()));
