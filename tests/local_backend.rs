@@ -85,7 +85,10 @@ fn bad_configs_leave_error_objects_and_statuses_and_the_good_study_still_runs() 
         .unwrap();
 
     let bad = [
-        ("studies/bad-syntax.yaml", "schema: 1\nstudy: [unclosed\n".to_string()),
+        (
+            "studies/bad-syntax.yaml",
+            "schema: 1\nstudy: [unclosed\n".to_string(),
+        ),
         (
             "studies/bad-key.yaml",
             config("bad-key", "good-study", "surprise: true\n"),
@@ -135,7 +138,12 @@ fn bad_configs_leave_error_objects_and_statuses_and_the_good_study_still_runs() 
         .list_files("good", &FileFilter::default())
         .unwrap();
     assert_eq!(files.len(), 1);
-    assert_eq!(files[0].status, FileStatus::Succeeded, "{:?}", files[0].error);
+    assert_eq!(
+        files[0].status,
+        FileStatus::Succeeded,
+        "{:?}",
+        files[0].error
+    );
 
     // Fixing a config removes its error object and activates the study.
     b.store
@@ -174,8 +182,12 @@ fn metadata_that_never_arrives_times_out_and_duplicate_events_start_nothing() {
     wait(&b);
     let rec = small_recording(9);
     // The same upload twice (S3 delivers at least once): one registration, one execution.
-    b.store.put("wait-study", "raw/S09/V1/wrist.cwa", &rec).unwrap();
-    b.store.put("wait-study", "raw/S09/V1/wrist.cwa", &rec).unwrap();
+    b.store
+        .put("wait-study", "raw/S09/V1/wrist.cwa", &rec)
+        .unwrap();
+    b.store
+        .put("wait-study", "raw/S09/V1/wrist.cwa", &rec)
+        .unwrap();
     wait(&b);
     let f = b
         .catalog

@@ -309,8 +309,10 @@ mod tests {
         assert_eq!(md.num_rows(), 2);
         assert_eq!(md.schema_descr().num_columns(), 4);
         let kv = md.key_value_metadata().unwrap();
-        assert!(kv.iter().any(|k| k.key == "studyflow.units"
-            && k.value.as_deref() == Some(r#"{"a":"g"}"#)));
+        assert!(
+            kv.iter()
+                .any(|k| k.key == "studyflow.units" && k.value.as_deref() == Some(r#"{"a":"g"}"#))
+        );
         assert!(kv.iter().any(|k| k.key == "k"));
     }
 

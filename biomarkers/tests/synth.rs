@@ -46,7 +46,9 @@ fn minute_enmo(rec: &Recording, m: usize) -> f64 {
 }
 
 fn minutes_in(truth: &Truth, state: ActivityState) -> Vec<usize> {
-    (0..truth.len()).filter(|&i| truth.state[i] == state).collect()
+    (0..truth.len())
+        .filter(|&i| truth.state[i] == state)
+        .collect()
 }
 
 /// Equality of truths with NaN cadences counted as equal (and a short failure message).
@@ -74,7 +76,10 @@ fn same_seed_same_bytes_and_different_seed_differs() {
     };
     assert!(a.len() > 1024 + 512, "file too short: {}", a.len());
     assert_eq!(a, b, "same seed must give identical bytes");
-    let other = SynthParams { seed: p.seed + 1, ..p };
+    let other = SynthParams {
+        seed: p.seed + 1,
+        ..p
+    };
     let mut c = Vec::new();
     write_cwa(&other, &mut c).expect("write");
     assert_ne!(a, c, "a different seed must give a different file");
@@ -98,7 +103,11 @@ fn truth_has_one_row_per_minute_and_consistent_summary() {
     }
     assert_eq!(rec.time[0], p.start);
     assert!((rec.time[rec.len() - 1] - (p.start + (rec.len() - 1) as f64 / p.fs)).abs() < 1e-6);
-    assert!(rec.temperature.as_ref().is_some_and(|t| t.len() == rec.len()));
+    assert!(
+        rec.temperature
+            .as_ref()
+            .is_some_and(|t| t.len() == rec.len())
+    );
     assert!(rec.gyro.is_none());
 
     let table = truth.to_table();
@@ -110,19 +119,33 @@ fn truth_has_one_row_per_minute_and_consistent_summary() {
         Some(ColumnData::Str(v)) => assert_eq!(v[0], truth.state[0].name()),
         other => panic!("state column missing or mistyped: {other:?}"),
     }
-    assert!(table.column("enmo").is_some_and(|c| c.unit.as_deref() == Some("g")));
+    assert!(
+        table
+            .column("enmo")
+            .is_some_and(|c| c.unit.as_deref() == Some("g"))
+    );
 
     let s = truth.summary();
     assert_eq!(s.minutes, minutes);
     assert_eq!(s.wear_minutes + s.nonwear_minutes, minutes);
     let sm = s.state_minutes;
-    assert_eq!(sm.sleep + sm.sedentary + sm.light + sm.mvpa + sm.walking + sm.nonwear, minutes);
+    assert_eq!(
+        sm.sleep + sm.sedentary + sm.light + sm.mvpa + sm.walking + sm.nonwear,
+        minutes
+    );
     assert_eq!(sm.nonwear, s.nonwear_minutes);
-    assert!(sm.sleep > 300 && sm.walking > 0 && sm.mvpa > 0 && sm.nonwear > 0, "{sm:?}");
+    assert!(
+        sm.sleep > 300 && sm.walking > 0 && sm.mvpa > 0 && sm.nonwear > 0,
+        "{sm:?}"
+    );
     let complete: Vec<_> = s.nights.iter().filter(|n| n.complete).collect();
     assert!(!complete.is_empty());
     for n in complete {
-        assert!(n.bed_time < n.sleep_onset && n.sleep_onset < n.sleep_offset && n.sleep_offset <= n.rise_time);
+        assert!(
+            n.bed_time < n.sleep_onset
+                && n.sleep_onset < n.sleep_offset
+                && n.sleep_offset <= n.rise_time
+        );
         let hours = (n.rise_time - n.bed_time) / 3600.0;
         assert!((5.0..11.0).contains(&hours), "time in bed {hours} h");
         assert!(n.sleep_minutes as f64 > 0.7 * hours * 60.0);
@@ -148,7 +171,12 @@ fn wrist_enmo_is_low_in_sleep_and_high_in_mvpa() {
     let sleep = minutes_in(&truth, ActivityState::Sleep);
     let mvpa = minutes_in(&truth, ActivityState::Mvpa);
     let sedentary = minutes_in(&truth, ActivityState::Sedentary);
-    assert!(sleep.len() > 300 && mvpa.len() > 10, "sleep {} mvpa {}", sleep.len(), mvpa.len());
+    assert!(
+        sleep.len() > 300 && mvpa.len() > 10,
+        "sleep {} mvpa {}",
+        sleep.len(),
+        mvpa.len()
+    );
     let sleep_enmo: Vec<f64> = sleep.iter().map(|&m| minute_enmo(&rec, m)).collect();
     let mean_sleep = sleep_enmo.iter().sum::<f64>() / sleep_enmo.len() as f64;
     assert!(mean_sleep < 0.01, "mean sleep ENMO {mean_sleep}");
@@ -158,7 +186,11 @@ fn wrist_enmo_is_low_in_sleep_and_high_in_mvpa() {
         let e = minute_enmo(&rec, m);
         assert!(e > 0.11, "MVPA minute {m}: ENMO {e}");
         // The truth's noise-free ENMO agrees with the measured one.
-        assert!((e - truth.enmo_g[m]).abs() < 0.02, "minute {m}: {e} vs truth {}", truth.enmo_g[m]);
+        assert!(
+            (e - truth.enmo_g[m]).abs() < 0.02,
+            "minute {m}: {e} vs truth {}",
+            truth.enmo_g[m]
+        );
     }
     let sed_enmo: Vec<f64> = sedentary.iter().map(|&m| minute_enmo(&rec, m)).collect();
     let sed_low = sed_enmo.iter().filter(|&&e| e < 0.05).count() as f64 / sed_enmo.len() as f64;
@@ -166,7 +198,10 @@ fn wrist_enmo_is_low_in_sleep_and_high_in_mvpa() {
     // Light activity sits between the cut-points on average.
     let light = minutes_in(&truth, ActivityState::Light);
     let light_mean = light.iter().map(|&m| minute_enmo(&rec, m)).sum::<f64>() / light.len() as f64;
-    assert!((0.04..0.12).contains(&light_mean), "light mean ENMO {light_mean}");
+    assert!(
+        (0.04..0.12).contains(&light_mean),
+        "light mean ENMO {light_mean}"
+    );
 }
 
 #[test]
@@ -186,7 +221,11 @@ fn nonwear_is_still_and_cools_down() {
         }
         // Worn minutes of activity are not that still.
         let walking = minutes_in(&truth, ActivityState::Walking);
-        assert!(walking.iter().all(|&m| sd(&rec.accel.x[minute_samples(&rec, m)]) > 0.05));
+        assert!(
+            walking
+                .iter()
+                .all(|&m| sd(&rec.accel.x[minute_samples(&rec, m)]) > 0.05)
+        );
 
         assert!(!truth.nonwear.is_empty());
         for ep in &truth.nonwear {
@@ -196,13 +235,22 @@ fn nonwear_is_still_and_cools_down() {
                 continue;
             }
             let mean_t = |a: usize, b: usize| -> f64 {
-                let (i, j) = (minute_samples(&rec, a).start, minute_samples(&rec, b - 1).end);
+                let (i, j) = (
+                    minute_samples(&rec, a).start,
+                    minute_samples(&rec, b - 1).end,
+                );
                 temps[i..j].iter().sum::<f64>() / (j - i) as f64
             };
             let first = mean_t(m0, m0 + 3);
             let last = mean_t(m1 - 3, m1);
-            assert!(first > last + 4.0, "{placement:?}: temperature {first} -> {last}");
-            assert!((last - p.temperature.ambient_c).abs() < 1.0, "settles near ambient: {last}");
+            assert!(
+                first > last + 4.0,
+                "{placement:?}: temperature {first} -> {last}"
+            );
+            assert!(
+                (last - p.temperature.ambient_c).abs() < 1.0,
+                "settles near ambient: {last}"
+            );
             assert!(first > 28.0, "starts warm: {first}");
             // Falling (per-minute means never rise by more than numerical noise).
             for m in m0..m1 - 1 {
@@ -219,7 +267,10 @@ fn nonwear_is_still_and_cools_down() {
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]
         };
-        assert!((31.5..35.0).contains(&median), "worn median temperature {median}");
+        assert!(
+            (31.5..35.0).contains(&median),
+            "worn median temperature {median}"
+        );
     }
 }
 
@@ -271,11 +322,20 @@ fn lumbar_walking_has_its_cadence_as_dominant_frequency() {
         // The medio-lateral axis (device y) swings at the stride frequency.
         let ml = &rec.accel.y[r];
         let f_ml = dominant_frequency(ml, rec.fs, 0.3, 1.5);
-        assert!((f_ml - cadence / 120.0).abs() < 0.05, "minute {m}: ML {f_ml} Hz");
+        assert!(
+            (f_ml - cadence / 120.0).abs() < 0.05,
+            "minute {m}: ML {f_ml} Hz"
+        );
         // Steps counted in a full walking minute match the cadence.
-        if m > 0 && truth.state[m - 1] == ActivityState::Walking && truth.state.get(m + 1) == Some(&ActivityState::Walking) {
+        if m > 0
+            && truth.state[m - 1] == ActivityState::Walking
+            && truth.state.get(m + 1) == Some(&ActivityState::Walking)
+        {
             let steps = f64::from(truth.steps[m]);
-            assert!((steps - cadence).abs() <= 0.06 * cadence + 1.0, "minute {m}: {steps} steps at {cadence}");
+            assert!(
+                (steps - cadence).abs() <= 0.06 * cadence + 1.0,
+                "minute {m}: {steps} steps at {cadence}"
+            );
             checked += 1;
         }
     }
@@ -295,7 +355,10 @@ fn wrist_walking_swings_at_the_stride_frequency() {
         let y = &rec.accel.y[minute_samples(&rec, m)];
         let f = dominant_frequency(y, rec.fs, 0.3, 1.5);
         let stride = truth.cadence_spm[m] / 120.0;
-        assert!((f - stride).abs() < 0.05, "minute {m}: {f} Hz vs stride {stride} Hz");
+        assert!(
+            (f - stride).abs() < 0.05,
+            "minute {m}: {f} Hz vs stride {stride} Hz"
+        );
     }
 }
 
@@ -324,7 +387,10 @@ fn calibration_error_is_applied() {
     }
     assert!(n > 30.0);
     let (raw_dev, corrected_dev) = (raw_dev / n, corrected_dev / n);
-    assert!(corrected_dev < 0.002, "after correction |norm - 1| = {corrected_dev}");
+    assert!(
+        corrected_dev < 0.002,
+        "after correction |norm - 1| = {corrected_dev}"
+    );
     assert!(raw_dev > 0.005, "calibration error not visible: {raw_dev}");
 }
 
@@ -337,7 +403,10 @@ fn shorter_recording_is_a_prefix_and_schedule_ignores_fs() {
     let n = rs.len();
     assert_eq!(rs.accel.x[..], rl.accel.x[..n]);
     assert_eq!(rs.accel.z[..], rl.accel.z[..n]);
-    assert_eq!(rs.temperature.as_ref().map(|t| &t[..]), rl.temperature.as_ref().map(|t| &t[..n]));
+    assert_eq!(
+        rs.temperature.as_ref().map(|t| &t[..]),
+        rl.temperature.as_ref().map(|t| &t[..n])
+    );
     assert_eq!(ts.state[..], tl.state[..ts.len()]);
 
     let fast = SynthParams { fs: 50.0, ..long };
@@ -345,7 +414,14 @@ fn shorter_recording_is_a_prefix_and_schedule_ignores_fs() {
         // Only the truth is needed; a counting sink keeps memory flat.
         struct Count(u64);
         impl biomarkers::synth::SampleSink for Count {
-            fn push(&mut self, _: f64, _: [f64; 3], _: Option<[f64; 3]>, _: f64, _: f64) -> Result<(), SynthError> {
+            fn push(
+                &mut self,
+                _: f64,
+                _: [f64; 3],
+                _: Option<[f64; 3]>,
+                _: f64,
+                _: f64,
+            ) -> Result<(), SynthError> {
                 self.0 += 1;
                 Ok(())
             }
@@ -358,7 +434,16 @@ fn shorter_recording_is_a_prefix_and_schedule_ignores_fs() {
     };
     assert_eq!(tf.state, tl.state);
     assert_eq!(tf.posture, tl.posture);
-    assert_eq!(tf.cadence_spm.iter().map(|c| c.to_bits()).collect::<Vec<_>>(), tl.cadence_spm.iter().map(|c| c.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        tf.cadence_spm
+            .iter()
+            .map(|c| c.to_bits())
+            .collect::<Vec<_>>(),
+        tl.cadence_spm
+            .iter()
+            .map(|c| c.to_bits())
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -370,20 +455,38 @@ fn invalid_parameters_are_errors() {
         SynthParams { days: 0.0, ..ok },
         SynthParams { days: -1.0, ..ok },
         SynthParams { days: 1e9, ..ok },
-        SynthParams { noise_sd_g: -0.1, ..ok },
-        SynthParams { start: f64::INFINITY, ..ok },
+        SynthParams {
+            noise_sd_g: -0.1,
+            ..ok
+        },
+        SynthParams {
+            start: f64::INFINITY,
+            ..ok
+        },
     ] {
-        assert!(matches!(generate_recording(&bad), Err(SynthError::InvalidParams(_))), "{bad:?}");
+        assert!(
+            matches!(generate_recording(&bad), Err(SynthError::InvalidParams(_))),
+            "{bad:?}"
+        );
     }
     let mut bad = ok;
     bad.schedule.walking_cadence_spm = (130.0, 90.0);
-    assert!(matches!(bad.validate(), Err(SynthError::InvalidParams(m)) if m.contains("walking_cadence")));
+    assert!(
+        matches!(bad.validate(), Err(SynthError::InvalidParams(m)) if m.contains("walking_cadence"))
+    );
     let mut bad = ok;
     bad.calibration_error.scale[1] = 0.0;
     assert!(bad.validate().is_err());
     // A rate the CWA format cannot hold is the writer's error, not a panic.
-    let odd = SynthParams { fs: 30.0, days: 0.01, ..ok };
-    assert!(matches!(write_cwa(&odd, Vec::new()), Err(SynthError::Cwa(_))));
+    let odd = SynthParams {
+        fs: 30.0,
+        days: 0.01,
+        ..ok
+    };
+    assert!(matches!(
+        write_cwa(&odd, Vec::new()),
+        Err(SynthError::Cwa(_))
+    ));
 }
 
 #[test]
@@ -399,7 +502,10 @@ fn cwa_round_trip_equals_generated_samples() {
         };
         let mut bytes = Vec::new();
         let t2 = write_cwa_with(&p, opts, &mut bytes).expect("write");
-        assert!(same_truth(&truth, &t2), "the truth does not depend on the sink");
+        assert!(
+            same_truth(&truth, &t2),
+            "the truth does not depend on the sink"
+        );
         let back = read(&bytes[..], &CwaReadOptions::default()).expect("read");
         assert!(back.issues.is_empty(), "{:?}", back.issues);
         assert_eq!(back.len(), rec.len(), "gyro {with_gyro} packed {packed}");
@@ -432,7 +538,10 @@ fn cwa_round_trip_equals_generated_samples() {
             }
         }
         if with_gyro {
-            let (g, h) = (back.gyro.as_ref().expect("gyro read"), rec.gyro.as_ref().expect("gyro made"));
+            let (g, h) = (
+                back.gyro.as_ref().expect("gyro read"),
+                rec.gyro.as_ref().expect("gyro made"),
+            );
             let q = 2000.0 / 32768.0;
             for i in 0..rec.len() {
                 assert!((g.x[i] - h.x[i]).abs() <= q, "gyro {i}");
@@ -440,9 +549,17 @@ fn cwa_round_trip_equals_generated_samples() {
             }
         }
         // Temperature is stored once per block (its mean), at 75/256 deg C resolution.
-        let (tb, tr) = (back.temperature.as_ref().expect("t"), rec.temperature.as_ref().expect("t"));
+        let (tb, tr) = (
+            back.temperature.as_ref().expect("t"),
+            rec.temperature.as_ref().expect("t"),
+        );
         for i in (0..rec.len()).step_by(97) {
-            assert!((tb[i] - tr[i]).abs() < 0.3, "temperature {i}: {} vs {}", tb[i], tr[i]);
+            assert!(
+                (tb[i] - tr[i]).abs() < 0.3,
+                "temperature {i}: {} vs {}",
+                tb[i],
+                tr[i]
+            );
         }
     }
 }

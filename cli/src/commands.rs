@@ -275,10 +275,58 @@ pub struct StatusArgs {
     /// JSON output.
     #[arg(long)]
     json: bool,
+    /// Print the execution history (Step Functions events) of this file key.
+    #[arg(long, value_name = "FILE_KEY")]
+    history: Option<String>,
+}
+
+fn print_history(
+    catalog: &studyflow::local::SqliteCatalog,
+    a: &StatusArgs,
+    key: &str,
+) -> Result<ExitCode> {
+    let studies = catalog.list_studies()?;
+    let file = studies
+        .iter()
+        .filter(|s| a.study.as_ref().is_none_or(|x| *x == s.study))
+        .find_map(|s| catalog.get_file(&s.study, key).ok().flatten())
+        .with_context(|| format!("no file {key} in the catalog"))?;
+    let arn = file
+        .execution_id
+        .with_context(|| format!("{key} has no execution yet"))?;
+    let history = catalog
+        .execution_history(&arn)?
+        .with_context(|| format!("execution {arn} is still running or has no history"))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&history)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("execution {arn}");
+    for e in history.as_array().into_iter().flatten() {
+        let details = &e["details"];
+        let name = details
+            .as_object()
+            .and_then(|m| {
+                m.values()
+                    .find_map(|v| v.get("name").and_then(|n| n.as_str()))
+            })
+            .unwrap_or("");
+        println!(
+            "{:>4} {} {:<28} {}",
+            e["id"],
+            e["timestamp"].as_str().unwrap_or(""),
+            e["type"].as_str().unwrap_or(""),
+            name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn status(a: StatusArgs) -> Result<ExitCode> {
     let catalog = studyflow::local::open_catalog(&a.root)?;
+    if let Some(key) = &a.history {
+        return print_history(&catalog, &a, key);
+    }
     let studies: Vec<_> = catalog
         .list_studies()?
         .into_iter()

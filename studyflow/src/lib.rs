@@ -2,9 +2,11 @@
 //! batch job, the handlers behind every state-machine Task, and the ports (object store,
 //! catalog, orchestrator, notifier) with their local adapters.
 //!
-//! The AWS adapters of the same ports live in the `studyflow-aws` crate, so that the local demo
-//! never compiles the AWS SDK.
+//! The AWS adapters of the same ports live in `aws`, behind the cargo feature `aws`, so that the
+//! local demo never compiles the AWS SDK.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod batch;
 pub mod config;
 pub mod demo;

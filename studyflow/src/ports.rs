@@ -1,5 +1,5 @@
 //! The ports: one trait per outside system. Each has a local adapter (crate::local) and an AWS
-//! adapter (the `studyflow-aws` crate).
+//! adapter (crate::aws, feature `aws`).
 //!
 //! The traits are synchronous: the local backend needs no async runtime, and the AWS adapters
 //! drive the async SDK on a runtime handle they own (callers in async code use

@@ -20,8 +20,22 @@ fn load_example(key: &str) -> Result<String, String> {
     std::fs::read_to_string(format!("{EXAMPLES}{key}")).map_err(|e| e.to_string())
 }
 
+/// The demo-wrist example with its pipeline reduced to one `activity` step, so the mistake
+/// tests below can patch `steps[0]` whatever pipeline the example itself runs.
 fn wrist() -> String {
-    example("studies/demo-wrist.yaml")
+    let text = example("studies/demo-wrist.yaml");
+    let start = text
+        .find("  steps:\n")
+        .expect("the example has pipeline.steps");
+    let end = text[start..]
+        .find("\noutput:")
+        .map(|i| start + i)
+        .expect("the example has an output section after the pipeline");
+    format!(
+        "{}  steps:\n    - step: activity\n      params: {{}}\n{}",
+        &text[..start],
+        &text[end..]
+    )
 }
 
 const WRIST: &str = "studies/demo-wrist.yaml";
@@ -51,6 +65,16 @@ fn line_of(text: &str, needle: &str) -> usize {
 
 #[test]
 fn demo_wrist_example_validates() {
+    let full =
+        parse_config(WRIST, &example("studies/demo-wrist.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<_> = full
+        .pipeline()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .steps
+        .iter()
+        .map(|s| s.name())
+        .collect();
+    assert_eq!(names, ["calibrate", "wear", "sleep", "activity"]);
     let text = wrist();
     let cfg = parse_config(WRIST, &text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfg.study.id, "demo-wrist");

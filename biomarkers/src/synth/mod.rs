@@ -23,6 +23,21 @@
 //!
 //! Every sample is `measured = true * scale + offset (+ temperature term) + noise` with the
 //! known [`CalibrationError`]. Gravity reads +1 g along the up direction.
+//!
+//! # Reproducibility
+//! * Same parameters, same bytes (no `rand`, no libm: see the private `math` and `rng` modules).
+//! * The schedule is drawn per calendar day and every segment's movements from the segment's own
+//!   random stream, in seconds: a recording with fewer `days` is an exact prefix of a longer one
+//!   with the same seed and start, and the truth schedule does not depend on `fs`.
+//!
+//! # What SKDH 0.17.18 makes of it (7 days, 50 Hz, default parameters, seed 42)
+//! Wrist: calibration finds offset/scale within 0.0015 g / 0.002 of the inverse of the
+//! default error; threshold wear detection flags each non-wear episode longer than about 70 min
+//! (only part of it: its 60-min windows must fit inside); the sleep window (TSO) starts within 1 min of the true sleep onset and
+//! lasts within 2 min of onset-to-offset on every night; vigorous minutes per day equal the
+//! truth's. Lumbar: the LightGBM gait classifier marks 99 % of walking and none of running (it
+//! was trained on walking), plus ~6 min/day of light activity; `GaitLumbar` cadence is within
+//! 2 steps/min of the truth.
 
 mod cwa_out;
 mod generate;
@@ -101,7 +116,9 @@ impl SampleSink for Recording {
         if let Some(g) = gyro_dps {
             self.gyro.get_or_insert_with(Triaxial::default).push(g);
         }
-        self.temperature.get_or_insert_with(Vec::new).push(temperature_c);
+        self.temperature
+            .get_or_insert_with(Vec::new)
+            .push(temperature_c);
         self.light.get_or_insert_with(Vec::new).push(light);
         Ok(())
     }

@@ -281,7 +281,8 @@ impl SynthParams {
     /// Checks every parameter; the error names the first bad one.
     pub fn validate(&self) -> Result<(), SynthError> {
         let bad = |what: &str| Err(SynthError::InvalidParams(what.to_string()));
-        let range_ok = |r: (f64, f64)| r.0.is_finite() && r.1.is_finite() && r.0 >= 0.0 && r.0 <= r.1;
+        let range_ok =
+            |r: (f64, f64)| r.0.is_finite() && r.1.is_finite() && r.0 >= 0.0 && r.0 <= r.1;
         if !self.start.is_finite() || self.start.abs() > 1e11 {
             return bad("start must be a finite unix time");
         }
@@ -294,7 +295,8 @@ impl SynthParams {
         if !(self.noise_sd_g.is_finite() && (0.0..=1.0).contains(&self.noise_sd_g)) {
             return bad("noise_sd_g must be in [0, 1] g");
         }
-        if !(self.gyro_noise_sd_dps.is_finite() && (0.0..=100.0).contains(&self.gyro_noise_sd_dps)) {
+        if !(self.gyro_noise_sd_dps.is_finite() && (0.0..=100.0).contains(&self.gyro_noise_sd_dps))
+        {
             return bad("gyro_noise_sd_dps must be in [0, 100] deg/s");
         }
         let c = &self.calibration_error;
@@ -307,7 +309,10 @@ impl SynthParams {
             return bad("calibration_error must be finite with positive scales");
         }
         let t = &self.temperature;
-        if ![t.skin_c, t.ambient_c].iter().all(|x| x.is_finite() && (-40.0..=60.0).contains(x)) {
+        if ![t.skin_c, t.ambient_c]
+            .iter()
+            .all(|x| x.is_finite() && (-40.0..=60.0).contains(x))
+        {
             return bad("temperature skin_c and ambient_c must be in [-40, 60] deg C");
         }
         if ![t.cooling_tau_min, t.warming_tau_min, t.worn_tau_min]
@@ -336,11 +341,15 @@ impl SynthParams {
             ("nonwear_min", s.nonwear_min),
         ] {
             if !range_ok(r) {
-                return bad(&format!("schedule.{name} must be an ordered non-negative (min, max)"));
+                return bad(&format!(
+                    "schedule.{name} must be an ordered non-negative (min, max)"
+                ));
             }
         }
         if s.posture_change_min.0 < 1.0 || s.awakening_min.0 < 1.0 || s.nonwear_min.0 < 1.0 {
-            return bad("schedule posture_change_min, awakening_min and nonwear_min must be >= 1 min");
+            return bad(
+                "schedule posture_change_min, awakening_min and nonwear_min must be >= 1 min",
+            );
         }
         if s.walking_cadence_spm.0 < 40.0
             || s.running_cadence_spm.0 < 40.0
@@ -361,10 +370,14 @@ impl SynthParams {
         let m = &s.mix;
         let blocks = [m.sedentary, m.light, m.walking, m.mvpa];
         if blocks.iter().any(|b| {
-            !(b.weight.is_finite() && b.weight >= 0.0) || b.min_minutes < 1 || b.min_minutes > b.max_minutes
+            !(b.weight.is_finite() && b.weight >= 0.0)
+                || b.min_minutes < 1
+                || b.min_minutes > b.max_minutes
         }) || blocks.iter().map(|b| b.weight).sum::<f64>() <= 0.0
         {
-            return bad("schedule.mix blocks need weight >= 0 (positive sum) and 1 <= min <= max minutes");
+            return bad(
+                "schedule.mix blocks need weight >= 0 (positive sum) and 1 <= min <= max minutes",
+            );
         }
         Ok(())
     }

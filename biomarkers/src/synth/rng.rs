@@ -49,7 +49,10 @@ impl Rng {
         if s == [0; 4] {
             s[0] = 1; // the all-zero state is a fixed point of xoshiro
         }
-        Self { s, spare_normal: None }
+        Self {
+            s,
+            spare_normal: None,
+        }
     }
 
     /// The next 64 random bits.

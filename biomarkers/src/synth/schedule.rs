@@ -168,7 +168,10 @@ fn night_blocks(p: &SynthParams, rng: &mut Rng, bed: i64, rise: i64) -> Vec<Bloc
         }
         let a = lo + rng.index((hi - lo) as usize) as i64;
         // Keep at least 10 min of sleep between awakenings.
-        if wakes.iter().all(|&(ws, we)| a + len + 10 <= ws || a >= we + 10) {
+        if wakes
+            .iter()
+            .all(|&(ws, we)| a + len + 10 <= ws || a >= we + 10)
+        {
             wakes.push((a, a + len));
         }
     }
@@ -203,9 +206,11 @@ pub(crate) fn build(p: &SynthParams) -> Schedule {
     for d in d_first..=d_last {
         let mut rng = Rng::new(p.seed, Stream::Night, d as u64);
         let midnight = d as f64 * DAY_S;
-        let bed_clock = midnight + 3600.0 * (s.bed_time_h + clipped_normal(&mut rng, s.bed_time_jitter_h));
-        let rise_clock =
-            midnight + DAY_S + 3600.0 * (s.wake_time_h + clipped_normal(&mut rng, s.wake_time_jitter_h));
+        let bed_clock =
+            midnight + 3600.0 * (s.bed_time_h + clipped_normal(&mut rng, s.bed_time_jitter_h));
+        let rise_clock = midnight
+            + DAY_S
+            + 3600.0 * (s.wake_time_h + clipped_normal(&mut rng, s.wake_time_jitter_h));
         let bed = minutes_between(p.start, bed_clock);
         let mut rise = minutes_between(p.start, rise_clock);
         rise = rise.clamp(bed + 180, bed + 20 * 60);
@@ -240,7 +245,10 @@ pub(crate) fn build(p: &SynthParams) -> Schedule {
                     continue;
                 }
                 let a = lo + nw_rng.index((hi - lo) as usize) as i64;
-                if episodes.iter().all(|&(es, ee, _)| a + len + 30 <= es || a >= ee + 30) {
+                if episodes
+                    .iter()
+                    .all(|&(es, ee, _)| a + len + 30 <= es || a >= ee + 30)
+                {
                     episodes.push((a, a + len, rest));
                 }
             }
@@ -298,7 +306,10 @@ mod tests {
             assert!(segs[0].start_min <= 0);
             assert!(segs.last().is_some_and(|s| s.end_min >= p.minutes() as i64));
             for w in segs.windows(2) {
-                assert_eq!(w[0].end_min, w[1].start_min, "gap or overlap at seed {seed}");
+                assert_eq!(
+                    w[0].end_min, w[1].start_min,
+                    "gap or overlap at seed {seed}"
+                );
             }
             assert!(segs.iter().any(|s| s.kind == Kind::Sleep));
             assert!(segs.iter().any(|s| s.kind == Kind::Walking));

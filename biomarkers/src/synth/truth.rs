@@ -278,7 +278,10 @@ impl Truth {
 
     /// The intensity level of each minute's true ENMO.
     pub fn intensity(&self) -> Vec<Intensity> {
-        self.enmo_g.iter().map(|&e| Intensity::from_enmo(e)).collect()
+        self.enmo_g
+            .iter()
+            .map(|&e| Intensity::from_enmo(e))
+            .collect()
     }
 
     /// The per-minute truth as a table named `synth_truth` with columns `minute_start` (unix s),
@@ -287,20 +290,44 @@ impl Truth {
     pub fn to_table(&self) -> Table {
         let strs = |v: Vec<&str>| ColumnData::Str(v.into_iter().map(str::to_string).collect());
         Table::new("synth_truth")
-            .with("minute_start", Some("unix s"), ColumnData::F64(self.minute_start.clone()))
-            .with("state", None, strs(self.state.iter().map(|s| s.name()).collect()))
+            .with(
+                "minute_start",
+                Some("unix s"),
+                ColumnData::F64(self.minute_start.clone()),
+            )
+            .with(
+                "state",
+                None,
+                strs(self.state.iter().map(|s| s.name()).collect()),
+            )
             .with("worn", None, ColumnData::Bool(self.worn.clone()))
             .with("in_bed", None, ColumnData::Bool(self.in_bed.clone()))
-            .with("posture", None, strs(self.posture.iter().map(|p| p.name()).collect()))
-            .with("cadence", Some("steps/min"), ColumnData::F64(self.cadence_spm.clone()))
+            .with(
+                "posture",
+                None,
+                strs(self.posture.iter().map(|p| p.name()).collect()),
+            )
+            .with(
+                "cadence",
+                Some("steps/min"),
+                ColumnData::F64(self.cadence_spm.clone()),
+            )
             .with(
                 "steps",
                 None,
                 ColumnData::I64(self.steps.iter().map(|&s| i64::from(s)).collect()),
             )
             .with("enmo", Some("g"), ColumnData::F64(self.enmo_g.clone()))
-            .with("intensity", None, strs(self.intensity().iter().map(|i| i.name()).collect()))
-            .with("temperature", Some("degC"), ColumnData::F64(self.temperature_c.clone()))
+            .with(
+                "intensity",
+                None,
+                strs(self.intensity().iter().map(|i| i.name()).collect()),
+            )
+            .with(
+                "temperature",
+                Some("degC"),
+                ColumnData::F64(self.temperature_c.clone()),
+            )
     }
 
     /// Totals: wear time, minutes per state and per intensity level, steps, nights.
@@ -332,7 +359,9 @@ impl Truth {
             minutes: self.len(),
             wear_minutes: wear,
             nonwear_minutes: self.len() - wear,
-            in_bed_minutes: (0..self.len()).filter(|&i| self.in_bed[i] && self.worn[i]).count(),
+            in_bed_minutes: (0..self.len())
+                .filter(|&i| self.in_bed[i] && self.worn[i])
+                .count(),
             state_minutes: sm,
             wake_wear_intensity_minutes: im,
             total_steps: self.steps.iter().map(|&s| u64::from(s)).sum(),
@@ -407,7 +436,12 @@ impl TruthBuilder {
             self.in_bed[i] = in_bed;
             self.cadence[i] = cadence;
             let mid = 60.0 * m as f64 + 30.0;
-            if let Some(&(_, p)) = postures.iter().rev().find(|(t, _)| *t <= mid).or(postures.first()) {
+            if let Some(&(_, p)) = postures
+                .iter()
+                .rev()
+                .find(|(t, _)| *t <= mid)
+                .or(postures.first())
+            {
                 self.posture[i] = p;
             }
         }
@@ -451,8 +485,9 @@ impl TruthBuilder {
                 if b <= a {
                     return None;
                 }
-                let sleeping: Vec<i64> =
-                    (a..b).filter(|&m| self.state[m as usize] == ActivityState::Sleep).collect();
+                let sleeping: Vec<i64> = (a..b)
+                    .filter(|&m| self.state[m as usize] == ActivityState::Sleep)
+                    .collect();
                 let (onset, offset) = match (sleeping.first(), sleeping.last()) {
                     (Some(&f), Some(&l)) => (f, l + 1),
                     _ => (0, 0),
@@ -460,8 +495,16 @@ impl TruthBuilder {
                 Some(Night {
                     bed_time: minute(a),
                     rise_time: minute(b),
-                    sleep_onset: if sleeping.is_empty() { f64::NAN } else { minute(onset) },
-                    sleep_offset: if sleeping.is_empty() { f64::NAN } else { minute(offset) },
+                    sleep_onset: if sleeping.is_empty() {
+                        f64::NAN
+                    } else {
+                        minute(onset)
+                    },
+                    sleep_offset: if sleeping.is_empty() {
+                        f64::NAN
+                    } else {
+                        minute(offset)
+                    },
                     sleep_minutes: sleeping.len() as u32,
                     waso_minutes: (offset - onset - sleeping.len() as i64).max(0) as u32,
                     complete: night.bed_min >= 0 && night.rise_min <= n as i64,

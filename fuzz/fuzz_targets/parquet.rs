@@ -1,0 +1,4 @@
+//! Fuzz target: see `studyflow_fuzz::io_entries::parquet`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| studyflow_fuzz::io_entries::parquet(data));
