@@ -463,10 +463,11 @@ pub fn convert(file: &Path, out: &Path) -> Result<ExitCode> {
 
 /// The batch job entry point (see `studyflow::batch::entry_point`); `s3://` URIs resolve in the
 /// local root named by `STUDYFLOW_LOCAL_ROOT`.
-pub fn batch_job() -> ExitCode {
+pub fn batch_job(args: &[String]) -> ExitCode {
     let root = std::env::var_os("STUDYFLOW_LOCAL_ROOT").map(PathBuf::from);
     let store = root.as_deref().map(studyflow::local::plain_store);
     let code = batch::entry_point(
+        args,
         store
             .as_ref()
             .map(|s| s as &dyn studyflow::ports::ObjectStore),

@@ -51,13 +51,19 @@ enum Command {
         /// Output file (`.parquet` or `.csv`).
         out: PathBuf,
     },
-    /// Run one batch job (the container's entry point): input from STUDYFLOW_* variables.
-    BatchJob,
+    /// Run one batch job (the container's entry point): input from STUDYFLOW_* variables or
+    /// the flags --input, --output, --pipeline, --subject, --study, --file-key, --input-etag,
+    /// --config-hash, --formats.
+    BatchJob {
+        /// Flags (see above); each wins over its STUDYFLOW_* variable.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let batch = matches!(cli.command, Command::BatchJob);
+    let batch = matches!(cli.command, Command::BatchJob { .. });
     commands::init_logging(cli.log_json || batch, batch);
     let result = match cli.command {
         Command::Demo(a) => commands::demo(a),
@@ -68,7 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::Retry(a) => commands::retry(a),
         Command::Info { file, json } => commands::info(&file, json),
         Command::Convert { file, out } => commands::convert(&file, &out),
-        Command::BatchJob => return commands::batch_job(),
+        Command::BatchJob { args } => return commands::batch_job(&args),
     };
     match result {
         Ok(code) => code,

@@ -382,10 +382,59 @@ pub fn job_from_env(get: impl Fn(&str) -> Option<String>) -> Result<JobInput, Jo
     })
 }
 
-/// Runs the job described by the `STUDYFLOW_*` environment with a scratch folder that is
-/// removed afterwards.
-pub fn run_env_job(store: Option<&dyn ObjectStore>) -> Result<JobSummary, JobError> {
-    let job = job_from_env(|k| std::env::var(k).ok())?;
+/// The command-line flags of the batch job and the environment variables they stand for; a flag
+/// wins over its variable.
+pub const JOB_FLAGS: &[(&str, &str)] = &[
+    ("--input", "STUDYFLOW_INPUT"),
+    ("--output", "STUDYFLOW_OUTPUT"),
+    ("--pipeline", "STUDYFLOW_PIPELINE"),
+    ("--subject", "STUDYFLOW_SUBJECT"),
+    ("--study", "STUDYFLOW_STUDY"),
+    ("--file-key", "STUDYFLOW_FILE_KEY"),
+    ("--input-etag", "STUDYFLOW_INPUT_ETAG"),
+    ("--config-hash", "STUDYFLOW_CONFIG_HASH"),
+    ("--formats", "STUDYFLOW_FORMATS"),
+    ("--catalog-table", "STUDYFLOW_CATALOG_TABLE"),
+];
+
+/// Reads `--flag value` / `--flag=value` pairs (see [`JOB_FLAGS`]) into variable names.
+pub fn parse_job_flags(
+    args: &[String],
+) -> Result<std::collections::HashMap<String, String>, JobError> {
+    let mut out = std::collections::HashMap::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (arg.as_str(), None),
+        };
+        let Some((_, var)) = JOB_FLAGS.iter().find(|(f, _)| *f == flag) else {
+            let known: Vec<_> = JOB_FLAGS.iter().map(|(f, _)| *f).collect();
+            return Err(JobError::input(format!(
+                "unknown argument {arg:?} (flags: {})",
+                known.join(", ")
+            )));
+        };
+        let value = match inline {
+            Some(v) => v,
+            None => it
+                .next()
+                .cloned()
+                .ok_or_else(|| JobError::input(format!("{flag} needs a value")))?,
+        };
+        out.insert(var.to_string(), value);
+    }
+    Ok(out)
+}
+
+/// Runs the job described by the flags in `args` and the `STUDYFLOW_*` environment, with a
+/// scratch folder that is removed afterwards.
+pub fn run_env_job(
+    args: &[String],
+    store: Option<&dyn ObjectStore>,
+) -> Result<JobSummary, JobError> {
+    let flags = parse_job_flags(args)?;
+    let job = job_from_env(|k| flags.get(k).cloned().or_else(|| std::env::var(k).ok()))?;
     let scratch = tempfile::Builder::new()
         .prefix("studyflow-job-")
         .tempdir()
@@ -413,10 +462,10 @@ pub fn error_line(e: &JobError) -> String {
 }
 
 /// The batch job's whole process contract, shared by the `batch-job` binary and
-/// `studyflow batch-job`: run the job from the environment and return the exit code (0 only when
+/// `studyflow batch-job`: run the job from the flags and environment and return the exit code (0 only when
 /// every result is written; otherwise 1 after one JSON error line on stderr).
-pub fn entry_point(store: Option<&dyn ObjectStore>) -> i32 {
-    match run_env_job(store) {
+pub fn entry_point(args: &[String], store: Option<&dyn ObjectStore>) -> i32 {
+    match run_env_job(args, store) {
         Ok(summary) => {
             tracing::info!(
                 outputs = summary.outputs.len(),
@@ -430,5 +479,46 @@ pub fn entry_point(store: Option<&dyn ObjectStore>) -> i32 {
             eprintln!("{}", error_line(&e));
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_map_to_variables_and_unknown_ones_are_errors() {
+        let m = parse_job_flags(&args(&["--input", "s3://b/k", "--output=/tmp/x"])).unwrap();
+        assert_eq!(m["STUDYFLOW_INPUT"], "s3://b/k");
+        assert_eq!(m["STUDYFLOW_OUTPUT"], "/tmp/x");
+        assert!(parse_job_flags(&args(&["--inptu", "x"])).is_err());
+        assert!(parse_job_flags(&args(&["--input"])).is_err());
+    }
+
+    #[test]
+    fn locations_parse_uris_and_paths() {
+        assert_eq!(
+            Location::parse("s3://bkt/a/b.cwa").unwrap(),
+            Location::Object {
+                bucket: "bkt".into(),
+                key: "a/b.cwa".into()
+            }
+        );
+        assert_eq!(
+            Location::parse("/data/x.cwa").unwrap(),
+            Location::Path("/data/x.cwa".into())
+        );
+        assert!(Location::parse("s3:///k").is_err());
+        assert!(Location::parse("").is_err());
+    }
+
+    #[test]
+    fn a_job_without_input_names_the_missing_variable() {
+        let e = job_from_env(|_| None).unwrap_err();
+        assert!(e.to_string().contains("STUDYFLOW_INPUT"), "{e}");
     }
 }

@@ -181,3 +181,58 @@ pub trait Notifier: Send + Sync {
     /// Publishes one message with a subject line.
     fn publish(&self, subject: &str, message: &serde_json::Value) -> Result<(), PortError>;
 }
+
+/// A batch job as the state machine submits it (Batch `SubmitJob` parameters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRequest {
+    /// Job name.
+    pub name: String,
+    /// Job queue.
+    pub queue: String,
+    /// Job definition (names the library version).
+    pub definition: String,
+    /// Container environment overrides.
+    pub environment: Vec<(String, String)>,
+}
+
+impl JobRequest {
+    /// Reads Batch SubmitJob parameters (`JobName`, `JobQueue`, `JobDefinition`,
+    /// `ContainerOverrides.Environment`), as a `batch:submitJob` Task passes them.
+    pub fn from_parameters(p: &serde_json::Value) -> Result<JobRequest, String> {
+        use serde_json::Value;
+        let s = |k: &str| {
+            p.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| format!("batch:submitJob parameter {k} is missing"))
+        };
+        let mut environment = Vec::new();
+        if let Some(env) = p.pointer("/ContainerOverrides/Environment") {
+            let list = env
+                .as_array()
+                .ok_or("ContainerOverrides.Environment is not a list")?;
+            for e in list {
+                let name = e.get("Name").and_then(Value::as_str);
+                let value = e.get("Value").and_then(Value::as_str);
+                match (name, value) {
+                    (Some(n), Some(v)) => environment.push((n.to_string(), v.to_string())),
+                    _ => return Err(format!("bad environment entry {e}")),
+                }
+            }
+        }
+        Ok(JobRequest {
+            name: s("JobName")?,
+            queue: s("JobQueue")?,
+            definition: s("JobDefinition")?,
+            environment,
+        })
+    }
+}
+
+/// Runs batch jobs to completion (Batch on Fargate on AWS, child processes locally).
+pub trait JobRunner: Send + Sync {
+    /// Runs one job and waits for it. Returns the job's description in the shape of Batch's
+    /// DescribeJobs (`Status` is `SUCCEEDED` or `FAILED`, `StatusReason` says why); an `Err` only
+    /// when the job could not be submitted at all.
+    fn run(&self, job: &JobRequest) -> Result<serde_json::Value, PortError>;
+}

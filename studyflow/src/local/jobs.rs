@@ -9,55 +9,9 @@ use std::sync::{Condvar, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::ports::PortError;
+use crate::ports::{JobRequest, JobRunner, PortError};
 
 const SYSTEM: &str = "job runner";
-
-/// A job as the state machine submits it.
-#[derive(Debug, Clone)]
-pub struct JobRequest {
-    /// Job name.
-    pub name: String,
-    /// Job queue.
-    pub queue: String,
-    /// Job definition (names the library version).
-    pub definition: String,
-    /// Container environment.
-    pub environment: Vec<(String, String)>,
-}
-
-impl JobRequest {
-    /// Reads Batch SubmitJob parameters (`JobName`, `JobQueue`, `JobDefinition`,
-    /// `ContainerOverrides.Environment`).
-    pub fn from_parameters(p: &Value) -> Result<JobRequest, String> {
-        let s = |k: &str| {
-            p.get(k)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| format!("batch:submitJob parameter {k} is missing"))
-        };
-        let mut environment = Vec::new();
-        if let Some(env) = p.pointer("/ContainerOverrides/Environment") {
-            let list = env
-                .as_array()
-                .ok_or("ContainerOverrides.Environment is not a list")?;
-            for e in list {
-                let name = e.get("Name").and_then(Value::as_str);
-                let value = e.get("Value").and_then(Value::as_str);
-                match (name, value) {
-                    (Some(n), Some(v)) => environment.push((n.to_string(), v.to_string())),
-                    _ => return Err(format!("bad environment entry {e}")),
-                }
-            }
-        }
-        Ok(JobRequest {
-            name: s("JobName")?,
-            queue: s("JobQueue")?,
-            definition: s("JobDefinition")?,
-            environment,
-        })
-    }
-}
 
 /// Runs jobs as child processes.
 pub struct LocalJobRunner {
@@ -113,10 +67,10 @@ impl LocalJobRunner {
         *n = n.saturating_sub(1);
         self.freed.notify_one();
     }
+}
 
-    /// Runs one job to completion. Returns the DescribeJobs-shaped description (`Status` is
-    /// `SUCCEEDED` or `FAILED`); an `Err` only when the job could not be started at all.
-    pub fn run(&self, req: &JobRequest) -> Result<Value, PortError> {
+impl JobRunner for LocalJobRunner {
+    fn run(&self, req: &JobRequest) -> Result<Value, PortError> {
         let job_id = format!(
             "local-{}-{}",
             std::process::id(),

@@ -119,7 +119,7 @@ impl LocalBackend {
             opts.max_parallel_jobs,
         ));
         let orchestrator =
-            LocalOrchestrator::new(catalog.clone(), opts.clock.clone(), jobs.clone())?;
+            LocalOrchestrator::new(catalog.clone(), opts.clock.clone(), jobs.clone() as _)?;
         let services = Services {
             store: store.clone(),
             catalog: catalog.clone(),

@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 
 use crate::handlers::{self, Services};
 use crate::local::catalog::SqliteCatalog;
-use crate::local::jobs::{JobRequest, LocalJobRunner};
-use crate::ports::{Orchestrator, PortError, StartOutcome};
+use crate::ports::{JobRequest, JobRunner, Orchestrator, PortError, StartOutcome};
 
 const SYSTEM: &str = "orchestrator";
 /// Account and region used in local ARNs.
@@ -80,7 +79,7 @@ pub struct LocalOrchestrator {
     machines: BTreeMap<String, asl::StateMachine>,
     catalog: Arc<SqliteCatalog>,
     clock: Arc<dyn asl::Clock>,
-    jobs: Arc<LocalJobRunner>,
+    jobs: Arc<dyn JobRunner>,
     services: OnceLock<Services>,
     running: Mutex<Running>,
     idle: Condvar,
@@ -92,7 +91,7 @@ impl LocalOrchestrator {
     pub fn new(
         catalog: Arc<SqliteCatalog>,
         clock: Arc<dyn asl::Clock>,
-        jobs: Arc<LocalJobRunner>,
+        jobs: Arc<dyn JobRunner>,
     ) -> Result<Arc<Self>, PortError> {
         let subs = local_substitutions();
         let mut machines = BTreeMap::new();
@@ -204,7 +203,7 @@ impl Orchestrator for LocalOrchestrator {
             .spawn(move || {
                 let interp = asl::Interpreter::new(tasks, clock);
                 let exec = interp.run(&definition, input, info);
-                if let Err(e) = me.catalog.finish_execution(&exec_arn(&me, &arn), &exec) {
+                if let Err(e) = me.catalog.finish_execution(&arn, &exec) {
                     tracing::error!(error = %e, "could not record execution end");
                 }
                 if let Some(err) = &exec.error {
@@ -227,14 +226,10 @@ impl Orchestrator for LocalOrchestrator {
     }
 }
 
-fn exec_arn(_o: &LocalOrchestrator, arn: &str) -> String {
-    arn.to_string()
-}
-
 /// The Task dispatcher of local executions.
 struct LocalTasks {
     services: Services,
-    jobs: Arc<LocalJobRunner>,
+    jobs: Arc<dyn JobRunner>,
 }
 
 fn failure(error: &str, cause: impl Into<String>) -> asl::TaskFailure {
