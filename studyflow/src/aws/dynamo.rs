@@ -663,9 +663,9 @@ fn ensure_tables(client: &Client, rt: &AwsRuntime, tables: &Tables) -> Result<()
         Vec<GlobalSecondaryIndex>,
         Vec<&str>,
     )> = vec![
-        (&tables.studies, "study", None, Vec::new(), vec!["study"]),
+        (tables.studies.as_str(), "study", None, Vec::new(), vec!["study"]),
         (
-            &tables.files,
+            tables.files.as_str(),
             "study",
             Some("file_key"),
             vec![
@@ -675,7 +675,7 @@ fn ensure_tables(client: &Client, rt: &AwsRuntime, tables: &Tables) -> Result<()
             vec!["study", "file_key", "status", "subject"],
         ),
         (
-            &tables.subjects,
+            tables.subjects.as_str(),
             "study",
             Some("subject"),
             Vec::new(),
