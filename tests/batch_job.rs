@@ -19,7 +19,12 @@ fn flags_run_a_real_recording_and_write_the_summary_last() {
         .arg(format!("{SHARED}/skdh/examples/example_data.cwa"))
         .arg("--output")
         .arg(out_dir.path())
-        .args(["--pipeline", r#"{"steps":[{"step":"activity"}]}"#, "--formats", "csv"])
+        .args([
+            "--pipeline",
+            r#"{"steps":[{"step":"activity"}]}"#,
+            "--formats",
+            "csv",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -52,7 +57,10 @@ fn a_truncated_recording_fails_with_one_json_line_naming_file_and_offset() {
     assert_eq!(lines.len(), 1, "exactly one error line: {stderr}");
     let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
     let err = v["error"].as_str().unwrap();
-    assert!(err.contains("truncated.cwa") && err.contains("byte"), "{err}");
+    assert!(
+        err.contains("truncated.cwa") && err.contains("byte"),
+        "{err}"
+    );
     assert!(!dir.path().join("out/summary.json").exists());
 }
 

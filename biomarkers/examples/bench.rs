@@ -18,6 +18,7 @@
 //! Files are read with `CwaReadOptions::skdh()` (whole-second block times, SKDH temperature) so
 //! that both implementations see the same samples.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -246,7 +247,10 @@ fn run(args: &[String]) -> Result<Value, String> {
             let tmp = format!("{out}.partial");
             let f = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
             let t0 = Instant::now();
-            synth::write_cwa(&p, std::io::BufWriter::new(f)).map_err(|e| e.to_string())?;
+            let mut w = std::io::BufWriter::new(f);
+            synth::write_cwa(&p, &mut w).map_err(|e| e.to_string())?;
+            // An explicit flush: dropping the buffer would swallow a write error.
+            w.flush().map_err(|e| e.to_string())?;
             std::fs::rename(&tmp, out).map_err(|e| e.to_string())?;
             Ok(json!({
                 "file": name,

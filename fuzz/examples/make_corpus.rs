@@ -169,8 +169,8 @@ fn geneactiv_files() -> Files {
 
 fn zip_stored(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (name, bytes) in entries {
         w.start_file(*name, opts).expect("zip entry");
         w.write_all(bytes).expect("zip write");
@@ -241,12 +241,15 @@ fn gt3x_files() -> Files {
         ("activity.bin", activity),
         ("lux.bin", vec![0, 1, 0, 2]),
     ]);
-    BTreeMap::from([("log_activity2.gt3x", log_zip), ("neo_activity.gt3x", neo_zip)])
+    BTreeMap::from([
+        ("log_activity2.gt3x", log_zip),
+        ("neo_activity.gt3x", neo_zip),
+    ])
 }
 
 fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-    let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}")
-        .into_bytes();
+    let mut h =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
     while (h.len() + 11) % 64 != 0 {
         h.push(b' ');
     }
@@ -297,12 +300,17 @@ fn parquet_files() -> Files {
     let mut w = SerializedFileWriter::new(&mut out, schema, Default::default()).expect("writer");
     let mut rg = w.next_row_group().expect("row group");
     let n = 8;
-    let time: Vec<f64> = (0..n).map(|i| 1_600_000_000.0 + f64::from(i) * 0.01).collect();
+    let time: Vec<f64> = (0..n)
+        .map(|i| 1_600_000_000.0 + f64::from(i) * 0.01)
+        .collect();
     let cols: [(Vec<f64>, Option<Vec<i16>>); 4] = [
         (time, None),
         (vec![0.1; n as usize], None),
         (vec![-0.2; n as usize], None),
-        (vec![1.0; n as usize - 1], Some((0..n).map(|i| i16::from(i != 3)).collect())),
+        (
+            vec![1.0; n as usize - 1],
+            Some((0..n).map(|i| i16::from(i != 3)).collect()),
+        ),
     ];
     for (values, def) in cols {
         let mut c = rg.next_column().expect("column").expect("column exists");
@@ -340,9 +348,18 @@ fn config_files() -> Files {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let read = |rel: &str| fs::read(repo.join(rel)).expect("read example config");
     BTreeMap::from([
-        ("demo-wrist.yaml", read("studies-example/studies/demo-wrist.yaml")),
-        ("demo-skdh.yaml", read("studies-example/studies/demo-skdh.yaml")),
-        ("demo-skdh.skdh", read("studies-example/skdh/demo-skdh.skdh")),
+        (
+            "demo-wrist.yaml",
+            read("studies-example/studies/demo-wrist.yaml"),
+        ),
+        (
+            "demo-skdh.yaml",
+            read("studies-example/studies/demo-skdh.yaml"),
+        ),
+        (
+            "demo-skdh.skdh",
+            read("studies-example/skdh/demo-skdh.skdh"),
+        ),
     ])
 }
 

@@ -1,4 +1,8 @@
-//! Fuzz target: see `studyflow_fuzz::io_entries::parquet`.
+//! Fuzz target: see `studyflow_fuzz::io_entries::parquet`. Panics the Parquet reader catches are
+//! not findings here (see `studyflow_fuzz::allow_caught_panics`).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| studyflow_fuzz::io_entries::parquet(data));
+libfuzzer_sys::fuzz_target!(
+    init: studyflow_fuzz::allow_caught_panics(),
+    |data: &[u8]| studyflow_fuzz::io_entries::parquet(data)
+);

@@ -47,5 +47,8 @@ pub fn subject_metadata(data: &[u8]) {
     }
 }
 
+/// One fuzz entry point: takes the raw input bytes, panics on a finding.
+pub type Entry = fn(&[u8]);
+
 /// Every entry point of this module by target name (what the regression tests iterate).
-pub const ENTRIES: &[(&str, fn(&[u8]))] = &[("config", config), ("subject_metadata", subject_metadata)];
+pub const ENTRIES: &[(&str, Entry)] = &[("config", config), ("subject_metadata", subject_metadata)];

@@ -43,18 +43,47 @@ pub fn cwa_header(data: &[u8]) {
     let _ = cwa::read_header(data, None);
 }
 
-/// Whole CWA reads (`cwa::read`) with the default and the SKDH options.
+/// Whole CWA reads (`cwa::read`) with the default and the SKDH options, of the bytes as given
+/// and of the bytes with every block checksum made right (so that mutations reach the block
+/// decoder instead of stopping at the checksum test).
 pub fn cwa_read(data: &[u8]) {
-    for opts in [CwaReadOptions::default(), CwaReadOptions::skdh()] {
-        if let Ok(rec) = cwa::read(data, &opts) {
-            check_recording(&rec);
+    let fixed = with_cwa_checksums(data);
+    for bytes in [data, &fixed] {
+        for opts in [CwaReadOptions::default(), CwaReadOptions::skdh()] {
+            if let Ok(rec) = cwa::read(bytes, &opts) {
+                check_recording(&rec);
+            }
         }
     }
 }
 
-/// Chunked CWA reads (`CwaChunks`): every chunk holds at most the asked number of samples,
-/// and a chunked read that ends without error yields as many samples as the whole read.
+/// A copy of `data` whose complete 512-byte blocks after the 1024-byte header have their last
+/// word set so the wrapping sum of the block's 256 little-endian words is zero (the CWA block
+/// checksum).
+pub fn with_cwa_checksums(data: &[u8]) -> Vec<u8> {
+    let mut out = data.to_vec();
+    let Some(blocks) = out.get_mut(1024..) else {
+        return out;
+    };
+    for block in blocks.chunks_exact_mut(512) {
+        let sum = block[..510].chunks_exact(2).fold(0u16, |a, w| {
+            a.wrapping_add(u16::from_le_bytes([w[0], w[1]]))
+        });
+        block[510..].copy_from_slice(&sum.wrapping_neg().to_le_bytes());
+    }
+    out
+}
+
+/// Chunked CWA reads (`CwaChunks`) of the bytes as given and with the block checksums made
+/// right: every chunk holds at most the asked number of samples, and a chunked read that ends
+/// without error yields as many samples as the whole read.
 pub fn cwa_chunks(data: &[u8]) {
+    let fixed = with_cwa_checksums(data);
+    cwa_chunks_of(data);
+    cwa_chunks_of(&fixed);
+}
+
+fn cwa_chunks_of(data: &[u8]) {
     let opts = CwaReadOptions::default();
     let Ok(chunks) = CwaChunks::new(data, &opts, CHUNK_SAMPLES) else {
         return;
@@ -75,7 +104,11 @@ pub fn cwa_chunks(data: &[u8]) {
         }
     }
     if let Ok(full) = cwa::read(data, &opts) {
-        assert_eq!(total, full.len(), "chunked and whole reads differ in sample count");
+        assert_eq!(
+            total,
+            full.len(),
+            "chunked and whole reads differ in sample count"
+        );
     }
 }
 
@@ -183,8 +216,11 @@ fn temp_file_with(data: &[u8]) -> Option<std::fs::File> {
     Some(f)
 }
 
+/// One fuzz entry point: takes the raw input bytes, panics on a finding.
+pub type Entry = fn(&[u8]);
+
 /// Every entry point of this module by target name (what the regression tests iterate).
-pub const ENTRIES: &[(&str, fn(&[u8]))] = &[
+pub const ENTRIES: &[(&str, Entry)] = &[
     ("cwa_header", cwa_header),
     ("cwa_read", cwa_read),
     ("cwa_chunks", cwa_chunks),

@@ -187,7 +187,10 @@ mod tests {
                 message("ignored", &s3("unrelated-bucket")),
                 message("test-event", r#"{"Event": "s3:TestEvent"}"#),
                 message("not-json", "{oops"),
-                message("no-key", r#"{"Records": [{"s3": {"bucket": {"name": "b"}}}]}"#),
+                message(
+                    "no-key",
+                    r#"{"Records": [{"s3": {"bucket": {"name": "b"}}}]}"#,
+                ),
                 message("failing", &s3("broken-study")),
             ],
         };

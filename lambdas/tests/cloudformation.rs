@@ -34,7 +34,10 @@ fn state_machines_are_the_files_verbatim_with_every_substitution() {
         let text = std::fs::read_to_string(root().join("state-machines").join(file)).unwrap();
         let on_disk: Value = serde_json::from_str(&text).unwrap();
         let props = &t["Resources"][logical]["Properties"];
-        assert_eq!(props["Definition"], on_disk, "{logical} differs from {file}");
+        assert_eq!(
+            props["Definition"], on_disk,
+            "{logical} differs from {file}"
+        );
         let given: BTreeSet<String> = props["DefinitionSubstitutions"]
             .as_object()
             .unwrap()
@@ -61,7 +64,12 @@ fn every_lambda_binary_has_a_function() {
         .unwrap()
         .values()
         .filter(|r| r["Type"] == "AWS::Lambda::Function")
-        .map(|r| r["Properties"]["Code"]["S3Key"]["Fn::Sub"].as_str().unwrap().to_string())
+        .map(|r| {
+            r["Properties"]["Code"]["S3Key"]["Fn::Sub"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     for b in bins {
         assert!(

@@ -47,7 +47,9 @@ mod aws {
             .ok()
             .filter(|u| !u.is_empty())
         else {
-            eprintln!("{test}: SKIPPED (STUDYFLOW_TEST_AWS_ENDPOINT is not set; scripts/test sets it)");
+            eprintln!(
+                "{test}: SKIPPED (STUDYFLOW_TEST_AWS_ENDPOINT is not set; scripts/test sets it)"
+            );
             return None;
         };
         let tag = unique("t");
@@ -122,7 +124,11 @@ mod aws {
         assert!(execution_arn.starts_with("arn:"), "{execution_arn}");
         let described = cfg
             .runtime
-            .block_on(sfn.describe_execution().execution_arn(&execution_arn).send())
+            .block_on(
+                sfn.describe_execution()
+                    .execution_arn(&execution_arn)
+                    .send(),
+            )
             .unwrap();
         assert_eq!(described.input(), Some(input.to_string().as_str()));
         // Other input under the same name: refused whether the first still runs or not.
@@ -130,7 +136,9 @@ mod aws {
             .start_execution(&arn, "exec-1", &json!({"other": true}))
             .unwrap();
         assert_eq!(again, StartOutcome::AlreadyExists { execution_arn });
-        let e = orch.start_execution(&unique("nope"), "x", &input).unwrap_err();
+        let e = orch
+            .start_execution(&unique("nope"), "x", &input)
+            .unwrap_err();
         assert!(e.not_found, "{e}");
     }
 

@@ -656,14 +656,22 @@ fn gsi(name: &str, hash: &str, range: &str) -> Result<GlobalSecondaryIndex, Port
 /// Creates the three tables (on-demand, with the GSIs) where missing, for emulators and
 /// development accounts; CloudFormation creates the real ones with the same key schema.
 fn ensure_tables(client: &Client, rt: &AwsRuntime, tables: &Tables) -> Result<(), PortError> {
-    let specs: Vec<(
-        &str,
-        &str,
-        Option<&str>,
+    // Table, hash key, range key, GSIs, key attributes (all strings).
+    type Spec<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a str>,
         Vec<GlobalSecondaryIndex>,
-        Vec<&str>,
-    )> = vec![
-        (tables.studies.as_str(), "study", None, Vec::new(), vec!["study"]),
+        Vec<&'a str>,
+    );
+    let specs: Vec<Spec<'_>> = vec![
+        (
+            tables.studies.as_str(),
+            "study",
+            None,
+            Vec::new(),
+            vec!["study"],
+        ),
         (
             tables.files.as_str(),
             "study",

@@ -34,15 +34,29 @@ pub fn object_store(
 
     // Ranged reads: inside, running past the end, starting past the end, empty.
     assert_eq!(store.get_range(bucket, "a/b.txt", 6, 3).unwrap(), b"wor");
-    assert_eq!(store.get_range(bucket, "a/b.txt", 6, 100).unwrap(), b"world");
-    assert!(store.get_range(bucket, "a/b.txt", 11, 5).unwrap().is_empty());
+    assert_eq!(
+        store.get_range(bucket, "a/b.txt", 6, 100).unwrap(),
+        b"world"
+    );
+    assert!(
+        store
+            .get_range(bucket, "a/b.txt", 11, 5)
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.get_range(bucket, "a/b.txt", 0, 0).unwrap().is_empty());
 
     // Same bytes, same ETag (replays are recognisable); other bytes, other ETag.
-    assert_eq!(store.put(bucket, "same", b"hello world").unwrap().etag, m.etag);
+    assert_eq!(
+        store.put(bucket, "same", b"hello world").unwrap().etag,
+        m.etag
+    );
     let other = store.put(bucket, "a/b.txt", b"hello there").unwrap();
     assert_ne!(other.etag, m.etag);
-    assert_eq!(store.head(bucket, "a/b.txt").unwrap().unwrap().etag, other.etag);
+    assert_eq!(
+        store.head(bucket, "a/b.txt").unwrap().unwrap().etag,
+        other.etag
+    );
 
     // Listing: prefix, key order, pages (adapters under test use tiny pages), odd keys.
     let odd = "raw/S 01/ä+b%20.cwa";
@@ -58,7 +72,10 @@ pub fn object_store(
     assert_eq!(keys, ["a/b.txt", "a/c.txt", "a/d.txt", "a/e/f.txt"]);
     let all = store.list(bucket, "").unwrap();
     assert_eq!(all.len(), 7);
-    assert!(all.windows(2).all(|w| w[0].key < w[1].key), "not in key order");
+    assert!(
+        all.windows(2).all(|w| w[0].key < w[1].key),
+        "not in key order"
+    );
     let listed = all.iter().find(|m| m.key == odd).expect("odd key listed");
     assert_eq!(listed.size, odd.len() as u64);
     assert_eq!(store.get(bucket, odd).unwrap(), odd.as_bytes());
@@ -85,17 +102,26 @@ pub fn object_store(
     let up = store.upload(bucket, "big/file.bin", &src).unwrap();
     assert_eq!(up.size, big as u64);
     let head = store.head(bucket, "big/file.bin").unwrap().unwrap();
-    assert_eq!((head.size, head.etag.as_str()), (big as u64, up.etag.as_str()));
+    assert_eq!(
+        (head.size, head.etag.as_str()),
+        (big as u64, up.etag.as_str())
+    );
     let dest = scratch.join("big.dest");
     let down = store.download(bucket, "big/file.bin", &dest).unwrap();
     assert_eq!(down.size, big as u64);
     assert!(std::fs::read(&dest).unwrap() == data, "download differs");
     let mid = big / 2;
     assert_eq!(
-        store.get_range(bucket, "big/file.bin", mid as u64, 1000).unwrap(),
+        store
+            .get_range(bucket, "big/file.bin", mid as u64, 1000)
+            .unwrap(),
         data[mid..mid + 1000]
     );
-    assert!(store.download(bucket, "absent", &scratch.join("x")).is_err());
+    assert!(
+        store
+            .download(bucket, "absent", &scratch.join("x"))
+            .is_err()
+    );
     assert!(!scratch.join("x").exists(), "a failed download left a file");
 
     // Deleting is idempotent.
@@ -188,17 +214,36 @@ pub fn catalog(c: &dyn Catalog, p: &str) {
     let none = StatusUpdate::default();
     let w = [FileStatus::Waiting];
     let r = [FileStatus::Registered];
-    assert!(!c.transition(&s1, k, "e1", &w, FileStatus::Processing, &none).unwrap());
-    assert!(!c.transition(&s1, k, "old", &r, FileStatus::Waiting, &none).unwrap());
-    assert!(!c.transition(&s1, "raw/none", "e1", &r, FileStatus::Waiting, &none).unwrap());
-    assert!(!c.transition(&s1, k, "e1", &[], FileStatus::Waiting, &none).unwrap());
+    assert!(
+        !c.transition(&s1, k, "e1", &w, FileStatus::Processing, &none)
+            .unwrap()
+    );
+    assert!(
+        !c.transition(&s1, k, "old", &r, FileStatus::Waiting, &none)
+            .unwrap()
+    );
+    assert!(
+        !c.transition(&s1, "raw/none", "e1", &r, FileStatus::Waiting, &none)
+            .unwrap()
+    );
+    assert!(
+        !c.transition(&s1, k, "e1", &[], FileStatus::Waiting, &none)
+            .unwrap()
+    );
     let with_exec = StatusUpdate {
         execution_id: Some("exec-1".into()),
         library_version: Some("0.1.0".into()),
         ..Default::default()
     };
-    assert!(c.transition(&s1, k, "e1", &r, FileStatus::Waiting, &with_exec).unwrap());
-    assert!(!c.transition(&s1, k, "e1", &r, FileStatus::Waiting, &with_exec).unwrap(), "twice");
+    assert!(
+        c.transition(&s1, k, "e1", &r, FileStatus::Waiting, &with_exec)
+            .unwrap()
+    );
+    assert!(
+        !c.transition(&s1, k, "e1", &r, FileStatus::Waiting, &with_exec)
+            .unwrap(),
+        "twice"
+    );
     let got = c.get_file(&s1, k).unwrap().unwrap();
     assert_eq!(got.status, FileStatus::Waiting);
     assert_eq!(got.execution_id.as_deref(), Some("exec-1"));
@@ -208,35 +253,75 @@ pub fn catalog(c: &dyn Catalog, p: &str) {
     let f2 = file(&s1, k, "S1", "e2");
     assert!(c.register_file(&f2).unwrap());
     assert_eq!(c.get_file(&s1, k).unwrap(), Some(f2.clone()));
-    assert!(!c.transition(&s1, k, "e1", &r, FileStatus::Waiting, &none).unwrap(), "stale etag");
-    assert!(c.transition(&s1, k, "e2", &r, FileStatus::Waiting, &none).unwrap());
+    assert!(
+        !c.transition(&s1, k, "e1", &r, FileStatus::Waiting, &none)
+            .unwrap(),
+        "stale etag"
+    );
+    assert!(
+        c.transition(&s1, k, "e2", &r, FileStatus::Waiting, &none)
+            .unwrap()
+    );
     let to_processing = StatusUpdate {
         result_prefix: Some("s3://b/results/x/".into()),
         error: Some("transient note".into()),
         ..Default::default()
     };
-    assert!(c.transition(&s1, k, "e2", &w, FileStatus::Processing, &to_processing).unwrap());
-    assert!(!c.register_file(&file(&s1, k, "S1", "e3")).unwrap(), "replaced mid-run");
+    assert!(
+        c.transition(&s1, k, "e2", &w, FileStatus::Processing, &to_processing)
+            .unwrap()
+    );
+    assert!(
+        !c.register_file(&file(&s1, k, "S1", "e3")).unwrap(),
+        "replaced mid-run"
+    );
     let failed = StatusUpdate {
         error: Some("boom: ä \"quoted\"".into()),
         ..Default::default()
     };
-    let from_any = [FileStatus::Registered, FileStatus::Waiting, FileStatus::Processing];
-    assert!(c.transition(&s1, k, "e2", &from_any, FileStatus::Failed, &failed).unwrap());
+    let from_any = [
+        FileStatus::Registered,
+        FileStatus::Waiting,
+        FileStatus::Processing,
+    ];
+    assert!(
+        c.transition(&s1, k, "e2", &from_any, FileStatus::Failed, &failed)
+            .unwrap()
+    );
     let got = c.get_file(&s1, k).unwrap().unwrap();
     assert_eq!(got.status, FileStatus::Failed);
     assert_eq!(got.error.as_deref(), Some("boom: ä \"quoted\""));
-    assert_eq!(got.result_prefix.as_deref(), Some("s3://b/results/x/"), "kept");
+    assert_eq!(
+        got.result_prefix.as_deref(),
+        Some("s3://b/results/x/"),
+        "kept"
+    );
     assert_eq!(got.etag, "e2");
 
     // Reruns: only from a final status, attempt counted, error cleared.
-    let rerun = c.reset_for_rerun(&s1, k).unwrap().expect("rerun of a failed file");
-    assert_eq!((rerun.status, rerun.attempt, rerun.error), (FileStatus::Registered, 1, None));
-    assert!(c.reset_for_rerun(&s1, k).unwrap().is_none(), "rerun of a registered file");
+    let rerun = c
+        .reset_for_rerun(&s1, k)
+        .unwrap()
+        .expect("rerun of a failed file");
+    assert_eq!(
+        (rerun.status, rerun.attempt, rerun.error),
+        (FileStatus::Registered, 1, None)
+    );
+    assert!(
+        c.reset_for_rerun(&s1, k).unwrap().is_none(),
+        "rerun of a registered file"
+    );
     assert!(c.reset_for_rerun(&s1, "raw/none").unwrap().is_none());
-    assert!(c.transition(&s1, k, "e2", &r, FileStatus::Waiting, &none).unwrap());
+    assert!(
+        c.transition(&s1, k, "e2", &r, FileStatus::Waiting, &none)
+            .unwrap()
+    );
     let got = c.get_file(&s1, k).unwrap().unwrap();
-    assert_eq!((got.error, got.attempt), (None, 1), "error cleared by a transition without one");
+    assert_eq!(
+        (got.error, got.attempt),
+        (None, 1),
+        "error cleared by a transition without one"
+    );
 
     // Listing with filters, in key order, across pages.
     for (key, subject) in [
@@ -274,7 +359,11 @@ pub fn catalog(c: &dyn Catalog, p: &str) {
             subject: subject("S1"),
             status: None
         }),
-        ["raw/S1/V1/lumbar.cwa", "raw/S1/V1/wrist.cwa", "raw/S1/V2/wrist.cwa"]
+        [
+            "raw/S1/V1/lumbar.cwa",
+            "raw/S1/V1/wrist.cwa",
+            "raw/S1/V2/wrist.cwa"
+        ]
     );
     assert_eq!(
         keys(FileFilter {
