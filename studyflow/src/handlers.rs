@@ -131,7 +131,9 @@ pub struct ConfigRef {
     pub etag: String,
 }
 
-fn is_config_key(settings: &Settings, key: &str) -> bool {
+/// True for keys the config scan reads: `*.yaml` / `*.yml` under the config prefix (error objects
+/// and SKDH pipeline files beside them are not configs).
+pub fn is_config_key(settings: &Settings, key: &str) -> bool {
     key.starts_with(&settings.config_prefix) && (key.ends_with(".yaml") || key.ends_with(".yml"))
 }
 
@@ -216,8 +218,7 @@ pub fn execution_name(i: &FileExecutionInput) -> String {
     format!("{head}-{hash}")
 }
 
-fn file_start(svc: &Services, f: &FileItem) -> FileStart {
-    let _ = svc;
+fn file_start(f: &FileItem) -> FileStart {
     let input = FileExecutionInput {
         study: f.study.clone(),
         bucket: f.bucket.clone(),
@@ -433,7 +434,7 @@ fn register_key(
     // the execution name makes a second start of the same file a no-op.
     match svc.catalog.get_file(&item.study, key)? {
         Some(f) if f.status == FileStatus::Registered && f.etag == meta.etag => {
-            Ok(Some(file_start(svc, &f)))
+            Ok(Some(file_start(&f)))
         }
         _ => Ok(None),
     }
@@ -890,7 +891,7 @@ pub fn start_registered(svc: &Services) -> Result<Vec<FileStart>, HandlerError> 
             ..Default::default()
         };
         for f in svc.catalog.list_files(&s.study, &filter)? {
-            let start = file_start(svc, &f);
+            let start = file_start(&f);
             svc.orchestrator.start_execution(
                 &svc.settings.process_file_machine,
                 &start.name,

@@ -240,9 +240,7 @@ impl LocalBackend {
 /// Routes one object event the way the AWS wiring does.
 fn dispatch_event(svc: &Services, ev: &ObjectEvent) {
     if ev.bucket == svc.settings.config_bucket {
-        if !(ev.key.starts_with(&svc.settings.config_prefix)
-            && (ev.key.ends_with(".yaml") || ev.key.ends_with(".yml")))
-        {
+        if !handlers::is_config_key(&svc.settings, &ev.key) {
             return;
         }
         let cref = ConfigRef {
