@@ -11,7 +11,17 @@ Stages mirror `biomarkers/examples/bench.rs`:
 * ``sleep``: ``GetDayWindowIndices(12, 24)`` + ``Sleep`` (no wear: worn throughout);
 * ``activity``: ``GetDayWindowIndices(0, 24)`` + ``ActivityLevelClassification``;
 * ``pipeline``: ``skdh.Pipeline`` of day windows, calibrate, wear, sleep, activity (each step
-  passes its outputs on, as our ``Pipeline`` does).
+  passes its outputs on, as our ``Pipeline`` does);
+* ``gait_classifier``: ``skdh.context.PredictGaitLumbarLgbm`` (the LightGBM gait bout classifier
+  over the whole recording);
+* ``gait``: that classifier, then ``GaitLumbar().predict(..., height=1.75, gait_bouts=...)`` on its
+  bouts. In SKDH 0.17.18 ``GaitLumbar.predict`` alone does not classify (its default
+  ``gait_pred=True`` takes the whole recording as one bout); the classifier is a separate step,
+  chained here as SKDH's own gait tests do. No day indices: ``GaitLumbar`` then does not split by
+  day, like our ``gait_lumbar``.
+
+The gait stages report ``bouts`` (classifier bouts) and, for ``gait``, ``gait_bouts`` (bouts with
+steps) and ``steps`` (rows of the gait result), as ``bench.rs`` does.
 
 Algorithm stages first read the file (``read_wall_s``, outside the measurement), then measure only
 the ``predict``/``run`` calls. CPU is ``resource.getrusage(RUSAGE_SELF)`` user+sys, peak RSS
@@ -26,7 +36,7 @@ import sys
 import time as _time
 import warnings
 
-NOT_IMPLEMENTED = ("gait_classifier", "gait")
+HEIGHT_M = 1.75  # subject height of the ``gait`` stage, as in bench.rs
 
 
 def cpu_s():
@@ -87,6 +97,8 @@ def measure(stage, path):
         GetDayWindowIndices,
     )
     from skdh.sleep import Sleep
+    from skdh.context import PredictGaitLumbarLgbm
+    from skdh.gait import GaitLumbar
 
     t0 = _time.perf_counter()
     data = ReadCwa().predict(file=str(path))
@@ -126,6 +138,32 @@ def measure(stage, path):
             p.add(Sleep())
             p.add(ActivityLevelClassification())
             return p.run(**kw)
+        if stage in ("gait_classifier", "gait"):
+            import numpy as np
+
+            # the classifier reads only time, accel and fs; outside a Pipeline `predict` returns
+            # only its results, from which the (n, 2) bouts its Pipeline would pass on are built
+            cres = PredictGaitLumbarLgbm().predict(
+                time=kw["time"], accel=kw["accel"], fs=kw["fs"]
+            )
+            bouts = np.column_stack(
+                (cres["Gait Bout Start Index"], cres["Gait Bout Stop Index"])
+            )
+            out["bouts"] = int(bouts.shape[0])
+            if stage == "gait_classifier":
+                return cres
+            res = GaitLumbar().predict(
+                time=kw["time"],
+                accel=kw["accel"],
+                gyro=data.get("gyro"),
+                fs=kw["fs"],
+                height=HEIGHT_M,
+                gait_bouts=bouts,
+            )
+            bout_n = res["Bout N"]
+            out["gait_bouts"] = int(len(set(bout_n.tolist())))
+            out["steps"] = int(bout_n.size)
+            return res
         raise ValueError(f"unknown stage '{stage}'")
 
     c0, w0 = cpu_s(), _time.perf_counter()
@@ -148,9 +186,6 @@ def main():
         print("usage: bench_skdh.py <stage> <file.cwa>", file=sys.stderr)
         return 2
     stage = sys.argv[1]
-    if stage in NOT_IMPLEMENTED:
-        print(json.dumps({"impl": "skdh", "stage": stage, "status": "not implemented"}))
-        return 0
     if len(sys.argv) < 3:
         print("usage: bench_skdh.py <stage> <file.cwa>", file=sys.stderr)
         return 2

@@ -1,6 +1,8 @@
 """Reads a demo root's results the way README tells data scientists to (pandas + pyarrow, and
 polars) and checks them: every succeeded file has its tables and a summary written last, the
-tables agree with the summary's row counts, and units are in the Parquet metadata.
+tables agree with the summary's row counts, and units are in the Parquet metadata. Then queries
+the hive-style SQL tree (results/tables/<table>/version=/study=/subject=) with DuckDB, as README
+shows: one table per name across subjects, equal to the per-file results.
 
 Usage: check_results.py ROOT   (exit 0 when every check holds)
 """
@@ -9,6 +11,7 @@ import json
 import os
 import sys
 
+import duckdb
 import pandas as pd
 import polars as pl
 import pyarrow.parquet as pq
@@ -41,7 +44,31 @@ def main(root: str) -> int:
     assert len(epochs) > 0 and "enmo" in epochs.columns, list(epochs.columns)
     daily = pl.read_parquet(f"{base}/*/*/*/activity_daily.parquet")
     assert daily.height > 0
-    print(f"results ok: {len(summaries)} files, {len(epochs)} activity epochs, {daily.height} days")
+    # SQL over results: DuckDB reads each table name as one table, partitions as columns.
+    tables = os.path.join(root, "buckets/demo-study/results/tables")
+    con = duckdb.connect()
+    for name in ("activity_daily", "activity_epochs", "sleep_nights"):
+        con.execute(
+            f"CREATE VIEW {name} AS SELECT * FROM read_parquet("
+            f"'{tables}/{name}/*/*/*/*.parquet', hive_partitioning = true, union_by_name = true)"
+        )
+    per_subject = con.execute(
+        "SELECT subject, version, count(DISTINCT file_key) AS files, count(*) AS days, "
+        "sum(\"N wear hours\") AS wear_h FROM activity_daily GROUP BY ALL ORDER BY subject"
+    ).fetchall()
+    subjects = sorted({os.path.relpath(p, base).split(os.sep)[0] for p in summaries})
+    assert [r[0] for r in per_subject] == subjects, (per_subject, subjects)
+    version = os.path.basename(base).removeprefix("biomarkers-")
+    assert all(r[1] == version for r in per_subject), per_subject
+    assert sum(r[2] for r in per_subject) == len(summaries), per_subject
+    (sql_epochs,) = con.execute("SELECT count(*) FROM activity_epochs").fetchone()
+    assert sql_epochs == len(epochs), f"DuckDB sees {sql_epochs} epochs, the files hold {len(epochs)}"
+    joined = con.execute(
+        "SELECT count(*) FROM sleep_nights s JOIN activity_daily a USING (subject, file_key, \"Date\")"
+    ).fetchone()[0]
+    assert joined > 0, "sleep nights and activity days do not join on subject, file and date"
+    print(f"results ok: {len(summaries)} files, {len(epochs)} activity epochs, {daily.height} days; "
+          f"DuckDB: {len(per_subject)} subjects, {sql_epochs} epochs, {joined} night/day joins")
     return 0
 
 

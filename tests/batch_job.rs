@@ -70,3 +70,47 @@ fn unknown_flags_are_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--inptu"));
 }
+
+/// The privacy option: the input object is deleted only with `STUDYFLOW_DELETE_INPUT=true`, and
+/// only after the summary and every result were read back.
+#[test]
+fn the_input_is_deleted_after_success_only_when_the_study_asks() {
+    let root = tempfile::tempdir().unwrap();
+    let raw = root.path().join("buckets/study-b/raw");
+    std::fs::create_dir_all(&raw).unwrap();
+    let run = |name: &str, delete: Option<&str>| {
+        std::fs::copy(
+            format!("{SHARED}/skdh/examples/example_data.cwa"),
+            raw.join(format!("{name}.cwa")),
+        )
+        .unwrap();
+        let mut c = batch_job();
+        c.env("STUDYFLOW_LOCAL_ROOT", root.path())
+            .env("STUDYFLOW_INPUT", format!("s3://study-b/raw/{name}.cwa"))
+            .env("STUDYFLOW_OUTPUT", format!("s3://study-b/results/{name}"))
+            .env("STUDYFLOW_PIPELINE", r#"{"steps":[{"step":"activity"}]}"#)
+            .env_remove("STUDYFLOW_DELETE_INPUT");
+        if let Some(d) = delete {
+            c.env("STUDYFLOW_DELETE_INPUT", d);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let results = root.path().join("buckets/study-b/results").join(name);
+        assert!(results.join("summary.json").is_file());
+        assert!(results.join("activity_epochs.parquet").is_file());
+        raw.join(format!("{name}.cwa")).is_file()
+    };
+    assert!(!run("deleted", Some("true")), "the input was not deleted");
+    assert!(
+        run("default", None),
+        "the input was deleted without the option"
+    );
+    assert!(
+        run("false", Some("false")),
+        "the input was deleted with the option off"
+    );
+}

@@ -542,99 +542,111 @@ fn check_all_is_last(lists: &[&Vec<String>], at: &str) -> Result<(), LoadError> 
     Ok(())
 }
 
-fn retriers(o: &mut Obj<'_>) -> Result<Vec<Retrier>, LoadError> {
-    let at = o.at("Retry");
-    let Some(v) = o.take("Retry") else {
+/// Reads the optional array of objects at `key` (Retry, Catch), each through `item`, and checks
+/// that only the last one may name `States.ALL`.
+fn error_handlers<T>(
+    o: &mut Obj<'_>,
+    key: &str,
+    what: &str,
+    errors_of: fn(&T) -> &Vec<String>,
+    item: impl Fn(&mut Obj<'_>) -> Result<T, LoadError>,
+) -> Result<Vec<T>, LoadError> {
+    let at = o.at(key);
+    let Some(v) = o.take(key) else {
         return Ok(Vec::new());
     };
     let Value::Array(items) = v else {
-        return Err(LoadError::invalid(at, "must be an array of retriers"));
+        return Err(LoadError::invalid(
+            at,
+            format!("must be an array of {what}"),
+        ));
     };
     let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
+    for (i, v) in items.iter().enumerate() {
         let here = format!("{at}[{i}]");
-        let Value::Object(m) = item else {
+        let Value::Object(m) = v else {
             return Err(LoadError::invalid(here, "must be an object"));
         };
-        let mut r = Obj::new(m, &here);
-        r.opt_str("Comment")?;
-        let errors = error_equals(&mut r)?;
-        let interval_seconds = match r.take("IntervalSeconds") {
-            Some(v) => positive_int(v, &r.at("IntervalSeconds"))? as f64,
-            None => 1.0,
-        };
-        let max_attempts = match r.take("MaxAttempts") {
-            Some(v) => non_negative_int(v, &r.at("MaxAttempts"))?,
-            None => 3,
-        };
-        let backoff_rate = match r.take("BackoffRate") {
-            Some(v) => match v.as_f64() {
-                Some(f) if f >= 1.0 => f,
-                _ => {
-                    return Err(LoadError::invalid(
-                        r.at("BackoffRate"),
-                        "must be a number >= 1.0",
-                    ));
-                }
-            },
-            None => 2.0,
-        };
-        let max_delay_seconds = match r.take("MaxDelaySeconds") {
-            Some(v) => Some(positive_int(v, &r.at("MaxDelaySeconds"))? as f64),
-            None => None,
-        };
-        let jitter_full = match r.opt_str("JitterStrategy")? {
-            None | Some("NONE") => false,
-            Some("FULL") => true,
-            Some(other) => {
-                return Err(LoadError::invalid(
-                    r.at("JitterStrategy"),
-                    format!("must be FULL or NONE, got '{other}'"),
-                ));
-            }
-        };
-        r.finish()?;
-        out.push(Retrier {
-            errors,
-            interval_seconds,
-            max_attempts,
-            backoff_rate,
-            max_delay_seconds,
-            jitter_full,
-        });
+        let mut obj = Obj::new(m, &here);
+        obj.opt_str("Comment")?;
+        out.push(item(&mut obj)?);
+        obj.finish()?;
     }
-    check_all_is_last(&out.iter().map(|r| &r.errors).collect::<Vec<_>>(), &at)?;
+    check_all_is_last(&out.iter().map(errors_of).collect::<Vec<_>>(), &at)?;
     Ok(out)
 }
 
+fn retriers(o: &mut Obj<'_>) -> Result<Vec<Retrier>, LoadError> {
+    error_handlers(
+        o,
+        "Retry",
+        "retriers",
+        |r: &Retrier| &r.errors,
+        |r| {
+            let errors = error_equals(r)?;
+            let interval_seconds = match r.take("IntervalSeconds") {
+                Some(v) => positive_int(v, &r.at("IntervalSeconds"))? as f64,
+                None => 1.0,
+            };
+            let max_attempts = match r.take("MaxAttempts") {
+                Some(v) => non_negative_int(v, &r.at("MaxAttempts"))?,
+                None => 3,
+            };
+            let backoff_rate = match r.take("BackoffRate") {
+                Some(v) => match v.as_f64() {
+                    Some(f) if f >= 1.0 => f,
+                    _ => {
+                        return Err(LoadError::invalid(
+                            r.at("BackoffRate"),
+                            "must be a number >= 1.0",
+                        ));
+                    }
+                },
+                None => 2.0,
+            };
+            let max_delay_seconds = match r.take("MaxDelaySeconds") {
+                Some(v) => Some(positive_int(v, &r.at("MaxDelaySeconds"))? as f64),
+                None => None,
+            };
+            let jitter_full = match r.opt_str("JitterStrategy")? {
+                None | Some("NONE") => false,
+                Some("FULL") => true,
+                Some(other) => {
+                    return Err(LoadError::invalid(
+                        r.at("JitterStrategy"),
+                        format!("must be FULL or NONE, got '{other}'"),
+                    ));
+                }
+            };
+            Ok(Retrier {
+                errors,
+                interval_seconds,
+                max_attempts,
+                backoff_rate,
+                max_delay_seconds,
+                jitter_full,
+            })
+        },
+    )
+}
+
 fn catchers(o: &mut Obj<'_>) -> Result<Vec<Catcher>, LoadError> {
-    let at = o.at("Catch");
-    let Some(v) = o.take("Catch") else {
-        return Ok(Vec::new());
-    };
-    let Value::Array(items) = v else {
-        return Err(LoadError::invalid(at, "must be an array of catchers"));
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let here = format!("{at}[{i}]");
-        let Value::Object(m) = item else {
-            return Err(LoadError::invalid(here, "must be an object"));
-        };
-        let mut c = Obj::new(m, &here);
-        c.opt_str("Comment")?;
-        let errors = error_equals(&mut c)?;
-        let next = c.req_str("Next")?.to_string();
-        let rp = result_path(&mut c, "ResultPath")?;
-        c.finish()?;
-        out.push(Catcher {
-            errors,
-            next,
-            result_path: rp,
-        });
-    }
-    check_all_is_last(&out.iter().map(|c| &c.errors).collect::<Vec<_>>(), &at)?;
-    Ok(out)
+    error_handlers(
+        o,
+        "Catch",
+        "catchers",
+        |c: &Catcher| &c.errors,
+        |c| {
+            let errors = error_equals(c)?;
+            let next = c.req_str("Next")?.to_string();
+            let result_path = result_path(c, "ResultPath")?;
+            Ok(Catcher {
+                errors,
+                next,
+                result_path,
+            })
+        },
+    )
 }
 
 fn text_field(o: &mut Obj<'_>, key: &str) -> Result<Option<Text>, LoadError> {

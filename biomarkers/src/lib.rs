@@ -13,6 +13,7 @@
 //! studies, YAML or clouds.
 
 pub mod activity;
+pub mod gait;
 pub mod io;
 pub mod pipeline;
 pub mod preprocessing;

@@ -12,13 +12,17 @@
 //! * `wear` (`method`: `accel_threshold` (default), `choi`, `cta`, `detach`): table
 //!   `wear_bouts`; later steps use these bouts (without a wear step: worn throughout).
 //! * `sleep`: tables `sleep_nights`, `sleep_minutes`; later activity excludes the sleep windows.
-//! * `activity`: tables `activity_daily`, `activity_epochs`.
+//! * `activity`: tables `activity_daily` and (unless `save_epoch_data: false`)
+//!   `activity_epochs`.
+//! * `staudenmayer` (SKDH `StaudenmayerClassification`, `arm_axis` required): table
+//!   `staudenmayer_daily`.
 
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::activity::staudenmayer::{self, StaudenmayerParams};
 use crate::activity::{self, ActivityInputs};
 use crate::io::Recording;
 use crate::preprocessing::Axes;
@@ -144,10 +148,122 @@ pub enum Step {
     Sleep(SleepParams),
     /// Activity levels and daily endpoints.
     Activity(ActivityParams),
+    /// Staudenmayer activity levels (15 s windows).
+    Staudenmayer(StaudenmayerParams),
+    /// Lumbar gait: classifier bouts, steps and their endpoints, per-bout and per-day summaries.
+    Gait(GaitStepConfig),
+}
+
+/// Parameters of the `gait` step (a lumbar sensor): SKDH's `GaitLumbar` names and defaults, the
+/// bout classifier, and the opt-in short-bout mode. Spatial endpoints need the subject's height
+/// (study metadata `height_m`); without it they are NaN and the step says so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GaitStepConfig {
+    /// Find gait bouts with SKDH's LightGBM classifier (default true); false analyses the whole
+    /// recording as one bout.
+    pub use_classifier: bool,
+    /// Classifier probability above which a 3 s window is gait, 0-1. Default 0.7.
+    pub classifier_threshold: f64,
+    /// Resample to 50 Hz (or 20 Hz below 50 Hz) before event detection. Default false.
+    pub downsample: bool,
+    /// Leg length = `height_factor` x height. Default 0.53.
+    pub height_factor: f64,
+    /// Bouts must last longer than this, s. Default 8.
+    pub min_bout_time: f64,
+    /// Bouts closer than this are merged, s. Default 0.5.
+    pub max_bout_separation_time: f64,
+    /// Initial/final contact detection: `"AP CWT"` (default) or `"Vertical CWT"`.
+    pub gait_event_method: String,
+    /// Widen classifier bouts by this many seconds on each side (opt-in short-bout mode, with a
+    /// smaller `min_bout_time`). Default 0 (SKDH).
+    pub bout_padding_s: f64,
+    /// Day windows of the per-day summary: [base hour 0-23, period hours 1-24]. Default [0, 24].
+    pub day_window: [u8; 2],
+}
+
+impl Default for GaitStepConfig {
+    fn default() -> Self {
+        let g = crate::gait::GaitParams::default();
+        Self {
+            use_classifier: true,
+            classifier_threshold: crate::gait::classifier::ClassifierParams::default().threshold,
+            downsample: g.downsample,
+            height_factor: g.height_factor,
+            min_bout_time: g.min_bout_time,
+            max_bout_separation_time: g.max_bout_separation_time,
+            gait_event_method: "AP CWT".into(),
+            bout_padding_s: 0.0,
+            day_window: [0, 24],
+        }
+    }
+}
+
+impl GaitStepConfig {
+    /// The gait library's parameters; the error names the bad field.
+    pub fn step_params(&self) -> Result<crate::gait::step::GaitStepParams, String> {
+        use crate::gait::{ApCwtParams, EventMethod, VerticalCwtParams};
+        let event_method = match self
+            .gait_event_method
+            .to_ascii_lowercase()
+            .replace(['_', '-'], " ")
+            .as_str()
+        {
+            "ap cwt" => EventMethod::ApCwt(ApCwtParams::default()),
+            "vertical cwt" | "v cwt" | "vcwt" => {
+                EventMethod::VerticalCwt(VerticalCwtParams::default())
+            }
+            other => {
+                return Err(format!(
+                    "gait_event_method: '{other}' is not \"AP CWT\" or \"Vertical CWT\""
+                ));
+            }
+        };
+        let in_range = |name: &str, v: f64, lo: f64, hi: f64| {
+            if v.is_finite() && v >= lo && v <= hi {
+                Ok(())
+            } else {
+                Err(format!("{name}: {v} is outside [{lo}, {hi}]"))
+            }
+        };
+        in_range("classifier_threshold", self.classifier_threshold, 0.0, 1.0)?;
+        in_range("height_factor", self.height_factor, 0.1, 1.0)?;
+        in_range("min_bout_time", self.min_bout_time, 0.0, 3600.0)?;
+        in_range(
+            "max_bout_separation_time",
+            self.max_bout_separation_time,
+            0.0,
+            3600.0,
+        )?;
+        in_range("bout_padding_s", self.bout_padding_s, 0.0, 60.0)?;
+        let [b, per] = self.day_window;
+        if b > 23 || !(1..=24).contains(&per) {
+            return Err("day_window: must be [base 0-23, period 1-24]".into());
+        }
+        let mut p = crate::gait::step::GaitStepParams {
+            use_classifier: self.use_classifier,
+            bout_padding_s: self.bout_padding_s,
+            ..Default::default()
+        };
+        p.classifier.threshold = self.classifier_threshold;
+        p.gait.downsample = self.downsample;
+        p.gait.height_factor = self.height_factor;
+        p.gait.min_bout_time = self.min_bout_time;
+        p.gait.max_bout_separation_time = self.max_bout_separation_time;
+        p.gait.event_method = event_method;
+        Ok(p)
+    }
 }
 
 /// The names of the steps this library version offers, in the usual running order.
-pub const STEP_NAMES: &[&str] = &["calibrate", "wear", "sleep", "activity"];
+pub const STEP_NAMES: &[&str] = &[
+    "calibrate",
+    "wear",
+    "sleep",
+    "activity",
+    "staudenmayer",
+    "gait",
+];
 
 /// Why a pipeline could not be built or run.
 #[derive(Debug, thiserror::Error)]
@@ -227,6 +343,16 @@ impl Step {
                 p.validate().map_err(|e| bad(e.to_string()))?;
                 Ok(Step::Activity(p))
             }
+            "staudenmayer" => {
+                let p: StaudenmayerParams = decode(index, spec)?;
+                p.validate().map_err(|e| bad(e.to_string()))?;
+                Ok(Step::Staudenmayer(p))
+            }
+            "gait" => {
+                let p: GaitStepConfig = decode(index, spec)?;
+                p.step_params().map_err(bad)?;
+                Ok(Step::Gait(p))
+            }
             other => Err(PipelineError::UnknownStep {
                 index,
                 name: other.to_string(),
@@ -242,6 +368,8 @@ impl Step {
             Step::Wear(_) => "wear",
             Step::Sleep(_) => "sleep",
             Step::Activity(_) => "activity",
+            Step::Staudenmayer(_) => "staudenmayer",
+            Step::Gait(_) => "gait",
         }
     }
 
@@ -251,6 +379,8 @@ impl Step {
             Step::Wear(p) => return p.to_map(),
             Step::Sleep(p) => serde_json::to_value(p),
             Step::Activity(p) => serde_json::to_value(p),
+            Step::Staudenmayer(p) => serde_json::to_value(p),
+            Step::Gait(p) => serde_json::to_value(p),
         };
         match v {
             Ok(serde_json::Value::Object(m)) => m,
@@ -444,12 +574,9 @@ impl Pipeline {
                     messages.push(c.status.describe().to_string());
                     out.tables.push(calibration_table(&c));
                     if c.status == CalibrationStatus::Calibrated {
-                        let mut a = match st.accel.take() {
-                            Some(a) => a,
-                            None => rec.accel.clone(),
-                        };
-                        c.apply(&mut a.x, &mut a.y, &mut a.z, temperature);
-                        st.accel = Some(a);
+                        // One pass writing the corrected copy; no clone of the raw data first.
+                        let [x, y, z] = c.applied(accel, temperature);
+                        st.accel = Some(crate::io::Triaxial { x, y, z });
                     }
                 }
                 Step::Wear(p) => {
@@ -514,8 +641,76 @@ impl Pipeline {
                     )
                     .map_err(|e| input_err(name, e))?;
                     messages.extend(r.messages);
-                    out.tables.push(r.epochs);
+                    if p.save_epoch_data {
+                        out.tables.push(r.epochs);
+                    }
                     out.tables.push(r.daily);
+                }
+                Step::Staudenmayer(p) => {
+                    let days = match p.day_window {
+                        Some([b, per]) => Some(
+                            day_windows(time, fs, i64::from(b), i64::from(per), &clock)
+                                .map_err(|e| input_err(name, e))?,
+                        ),
+                        None => None,
+                    };
+                    let (t, m) = staudenmayer::staudenmayer(
+                        &ActivityInputs {
+                            time,
+                            accel,
+                            fs,
+                            wear: st.wear.as_deref(),
+                            sleep: st.sleep.as_deref(),
+                            days: days.as_deref(),
+                            clock: &clock,
+                        },
+                        p,
+                    )
+                    .map_err(|e| input_err(name, e))?;
+                    messages.extend(m);
+                    out.tables.push(t);
+                }
+                Step::Gait(p) => {
+                    let params = p.step_params().map_err(|e| input_err(name, e))?;
+                    let [b, per] = p.day_window;
+                    let days: Vec<(f64, f64)> =
+                        day_windows(time, fs, i64::from(b), i64::from(per), &clock)
+                            .map_err(|e| input_err(name, e))?
+                            .into_iter()
+                            .map(|(s, e)| {
+                                let t = |i: usize| {
+                                    time.get(i).copied().unwrap_or_else(|| {
+                                        time.last().copied().unwrap_or(0.0) + 1.0 / fs
+                                    })
+                                };
+                                (t(s), t(e))
+                            })
+                            .collect();
+                    let body = match subject.height_m {
+                        Some(h) if h.is_finite() && h > 0.0 => crate::gait::BodySize::Height(h),
+                        _ => {
+                            messages.push(
+                                "no height in the subject metadata: spatial endpoints are NaN"
+                                    .into(),
+                            );
+                            crate::gait::BodySize::Unknown
+                        }
+                    };
+                    let r = crate::gait::step::gait_step(
+                        time,
+                        accel,
+                        rec.gyro.as_ref().map(Axes::from),
+                        fs,
+                        body,
+                        &days,
+                        &params,
+                    )
+                    .map_err(|e| input_err(name, e))?;
+                    messages.extend(r.notes);
+                    out.tables.push(r.bouts);
+                    out.tables.push(r.steps);
+                    out.tables.push(r.bout_summary);
+                    out.tables.push(r.day_summary);
                 }
             }
             out.reports.push(StepReport {
@@ -567,5 +762,55 @@ mod tests {
             bad(r#"{"steps":[{"step":"sleep","params":{"add_active_time":1.0}}]}"#)
                 .contains("add_active_time")
         );
+        let cp = |c: &str| {
+            bad(&format!(
+                r#"{{"steps":[{{"step":"activity","params":{{"cutpoints":{c}}}}}]}}"#
+            ))
+        };
+        assert!(
+            cp(r#"{"metric":"metric_x","sedentary":1,"light":2,"moderate":3}"#)
+                .contains("metric_x")
+        );
+        assert!(cp(r#"{"metric":"metric_en","light":2,"moderate":3}"#).contains("sedentary"));
+        assert!(
+            cp(r#"{"metric":"metric_en","sedentary":3,"light":2,"moderate":3}"#)
+                .contains("ordered")
+        );
+        assert!(
+            cp(
+                r#"{"metric":"metric_en","kwargs":{"wlen":5},"sedentary":1,"light":2,"moderate":3}"#
+            )
+            .contains("wlen")
+        );
+        assert!(cp("5").contains("expected a set name"));
+        assert!(bad(r#"{"steps":[{"step":"staudenmayer"}]}"#).contains("arm_axis"));
+        assert!(
+            bad(r#"{"steps":[{"step":"staudenmayer","params":{"arm_axis":3}}]}"#)
+                .contains("arm_axis")
+        );
+    }
+
+    #[test]
+    fn skdh_cutpoint_dicts_parse_and_round_trip() {
+        // the shape SKDH saves in a .skdh pipeline (its resolved cut-points are always a dict)
+        let spec: PipelineSpec = serde_json::from_str(
+            r#"{"steps":[{"step":"activity","params":{"cutpoints":{"kwargs":{"take_abs":false,"trim_zero":true},"light":0.11,"metric":"metric_enmo","moderate":0.44,"sedentary":0.05},"save_epoch_data":false,"wear_wake_times_round":null}},
+                         {"step":"activity","params":{"cutpoints":{"metric":"mad","kwargs":null,"sedentary":0.01,"light":0.09,"moderate":0.41}}},
+                         {"step":"staudenmayer","params":{"arm_axis":0}}]}"#,
+        )
+        .unwrap();
+        let p = Pipeline::from_spec(&spec).unwrap();
+        let Step::Activity(a) = &p.steps[0] else {
+            panic!()
+        };
+        assert_eq!(
+            a.validate().unwrap(),
+            crate::activity::cutpoints::Cutpoints::named("migueles_wrist_adult").unwrap()
+        );
+        assert!(!a.save_epoch_data);
+        let r = p.resolved();
+        assert_eq!(r.steps[1].params["cutpoints"]["metric"], "metric_mad");
+        assert_eq!(r.steps[2].params["use_power"], true);
+        assert_eq!(Pipeline::from_spec(&r).unwrap(), p);
     }
 }

@@ -277,3 +277,65 @@ fn garbled_bytes_never_panic() {
     }
     assert!(decoded_with_issues > 0);
 }
+
+/// A gt3x-shaped zip: `info.txt` and a deflated `log.bin` of `log_len` zero bytes.
+fn gt3x_with_log(log_len: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("info.txt", opts).unwrap();
+    w.write_all(b"Serial Number: MOS2E00000000\r\nSample Rate: 30\r\n")
+        .unwrap();
+    w.start_file("log.bin", opts).unwrap();
+    w.write_all(&vec![0u8; log_len]).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_log_over_the_size_limit_is_refused_before_inflating() {
+    let bytes = gt3x_with_log(4 << 20);
+    assert!(bytes.len() < 64 * 1024, "{} bytes", bytes.len());
+    let limits = biomarkers::io::InflateLimits {
+        max_entry_bytes: 1 << 20,
+    };
+    match gt3x::read_with_limits(Cursor::new(&bytes), &Gt3xOptions::default(), &limits) {
+        Err(ReadError::TooLarge { what, .. }) => {
+            assert!(
+                what.contains("'log.bin'") && what.contains("4194304"),
+                "{what}"
+            );
+        }
+        other => panic!("{:?}", other.map(|r| r.len())),
+    }
+    // Under the default limit the same file is read (and holds no activity records).
+    let err = gt3x::read(Cursor::new(&bytes), &Gt3xOptions::default()).expect_err("no records");
+    assert!(!matches!(err, ReadError::TooLarge { .. }), "{err}");
+}
+
+#[test]
+fn a_log_declaring_more_than_deflate_can_produce_is_a_bomb() {
+    let mut bytes = gt3x_with_log(1000);
+    let mut patched = 0;
+    for i in 0..bytes.len().saturating_sub(46) {
+        let (name_at, size_at) = match &bytes[i..i + 4] {
+            b"PK\x03\x04" => (i + 30, i + 22),
+            b"PK\x01\x02" => (i + 46, i + 24),
+            _ => continue,
+        };
+        if bytes.get(name_at..name_at + 7) == Some(b"log.bin".as_slice()) {
+            bytes[size_at..size_at + 4].copy_from_slice(&3_000_000_000u32.to_le_bytes());
+            patched += 1;
+        }
+    }
+    assert_eq!(patched, 2);
+    match gt3x::read(Cursor::new(&bytes), &Gt3xOptions::default()) {
+        Err(ReadError::Corrupt { what, .. }) => {
+            assert!(
+                what.contains("'log.bin'") && what.contains("zip bomb"),
+                "{what}"
+            );
+        }
+        other => panic!("{:?}", other.map(|r| r.len())),
+    }
+}

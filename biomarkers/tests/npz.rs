@@ -200,3 +200,115 @@ fn garbled_bytes_never_panic() {
     }
     assert!(failures > 0);
 }
+
+/// Sets the uncompressed size that the local header and the central directory record of entry
+/// `name` declare (a zip whose entries lie about their size).
+fn declare_size(zip: &mut [u8], name: &str, size: u32) {
+    let mut patched = 0;
+    for i in 0..zip.len().saturating_sub(46) {
+        let (name_at, size_at) = match &zip[i..i + 4] {
+            b"PK\x03\x04" => (i + 30, i + 22),
+            b"PK\x01\x02" => (i + 46, i + 24),
+            _ => continue,
+        };
+        if zip.get(name_at..name_at + name.len()) == Some(name.as_bytes()) {
+            zip[size_at..size_at + 4].copy_from_slice(&size.to_le_bytes());
+            patched += 1;
+        }
+    }
+    assert_eq!(patched, 2, "local and central records of {name}");
+}
+
+#[test]
+fn an_entry_over_the_size_limit_is_refused_before_inflating() {
+    // 8 MB of zeros deflate to ~8 KB: an honest entry, but over a 1 MiB limit.
+    let n = 1_000_000;
+    let time = npy("<f8", false, &format!("({n},)"), &vec![0u8; 8 * n]);
+    let accel = npy("<f8", false, "(1, 3)", &[0u8; 24]);
+    let bytes = zip_of(
+        &[("time.npy", time), ("accel.npy", accel)],
+        zip::CompressionMethod::Deflated,
+    );
+    assert!(bytes.len() < 64 * 1024, "{} bytes", bytes.len());
+    let limits = biomarkers::io::InflateLimits {
+        max_entry_bytes: 1 << 20,
+    };
+    match npz::read_with_limits(Cursor::new(&bytes), &limits) {
+        Err(ReadError::TooLarge { what, .. }) => {
+            assert!(
+                what.contains("'time.npy'") && what.contains("8000128"),
+                "{what}"
+            );
+        }
+        other => panic!("{:?}", other.map(|r| r.len())),
+    }
+    assert!(matches!(
+        npz::read_arrays_with_limits(Cursor::new(&bytes), &limits),
+        Err(ReadError::TooLarge { .. })
+    ));
+    // The same limit through the dispatcher's options, on a file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.npz");
+    std::fs::write(&path, &bytes).unwrap();
+    let opts = biomarkers::io::ReadOptions {
+        inflate: limits,
+        ..Default::default()
+    };
+    let err = biomarkers::io::read_file(&path, &opts).expect_err("over the limit");
+    assert!(err.to_string().contains("time.npy"), "{err}");
+    // Under the default 4 GiB limit the entry is inflated and the read goes on to the shapes.
+    let rec = npz::read(Cursor::new(&bytes));
+    assert!(
+        matches!(&rec, Err(ReadError::Corrupt { what, .. }) if what.contains("accel")),
+        "a 1-row accel against 1e6 times: {:?}",
+        rec.map(|r| r.len())
+    );
+}
+
+#[test]
+fn an_entry_declaring_more_than_deflate_can_produce_is_a_bomb() {
+    let time = npy("<f8", false, "(2,)", &[0u8; 16]);
+    let accel = npy("<f8", false, "(2, 3)", &[0u8; 48]);
+    let mut bytes = zip_of(
+        &[("time.npy", time), ("accel.npy", accel)],
+        zip::CompressionMethod::Deflated,
+    );
+    // ~100 compressed bytes claiming 3 GB (under the default 4 GiB limit): impossible for
+    // deflate, refused before inflating anything.
+    declare_size(&mut bytes, "time.npy", 3_000_000_000);
+    match npz::read(Cursor::new(&bytes)) {
+        Err(ReadError::Corrupt { what, .. }) => {
+            assert!(
+                what.contains("'time.npy'") && what.contains("zip bomb"),
+                "{what}"
+            );
+        }
+        other => panic!("{:?}", other.map(|r| r.len())),
+    }
+    // A stored entry must declare exactly its stored size.
+    let time = npy("<f8", false, "(2,)", &[0u8; 16]);
+    let mut stored = zip_of(&[("time.npy", time)], zip::CompressionMethod::Stored);
+    declare_size(&mut stored, "time.npy", 1_000);
+    assert!(matches!(
+        npz::read_arrays(Cursor::new(&stored)),
+        Err(ReadError::Corrupt { .. })
+    ));
+}
+
+#[test]
+fn an_entry_declaring_less_than_it_holds_is_read_only_as_far_as_declared() {
+    // time.npy holds 4 values but declares only its header and 2 values' bytes: the reader
+    // never inflates beyond the declaration, so the npy data is short of its shape.
+    let time = npy("<f8", false, "(4,)", &[0u8; 32]);
+    let declared = (time.len() - 16) as u32;
+    let accel = npy("<f8", false, "(4, 3)", &[0u8; 96]);
+    let mut bytes = zip_of(
+        &[("time.npy", time), ("accel.npy", accel)],
+        zip::CompressionMethod::Deflated,
+    );
+    declare_size(&mut bytes, "time.npy", declared);
+    match npz::read(Cursor::new(&bytes)) {
+        Err(ReadError::Truncated { what, .. }) => assert!(what.contains("npy data"), "{what}"),
+        other => panic!("{:?}", other.map(|r| r.len())),
+    }
+}

@@ -199,10 +199,13 @@ pub struct ProcessArgs {
     /// Also write CSV tables.
     #[arg(long)]
     csv: bool,
+    /// Also write the HTML report (`report.html`).
+    #[arg(long)]
+    html: bool,
 }
 
 pub fn process(a: ProcessArgs) -> Result<ExitCode> {
-    let (pipeline, config_hash) = match &a.config {
+    let (pipeline, config_hash, mut formats) = match &a.config {
         Some(path) => {
             let text =
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -210,13 +213,25 @@ pub fn process(a: ProcessArgs) -> Result<ExitCode> {
             (
                 cfg.pipeline()?.resolved(),
                 studyflow::config::config_hash(&text),
+                cfg.output
+                    .format_names()
+                    .into_iter()
+                    .filter(|f| *f != "parquet")
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
             )
         }
         None => (
             biomarkers::pipeline::Pipeline::default_wrist().resolved(),
             String::new(),
+            Vec::new(),
         ),
     };
+    for (flag, name) in [(a.csv, "csv"), (a.html, "html")] {
+        if flag && !formats.iter().any(|f| f == name) {
+            formats.push(name.to_string());
+        }
+    }
     let mut subject = serde_json::Map::new();
     if let Some(h) = a.height_m {
         subject.insert("height_m".into(), h.into());
@@ -242,7 +257,9 @@ pub fn process(a: ProcessArgs) -> Result<ExitCode> {
         file_key: a.file.display().to_string(),
         input_etag: String::new(),
         config_hash,
-        formats: if a.csv { vec!["csv".into()] } else { vec![] },
+        formats,
+        delete_input_after_success: false,
+        tables_output: None,
     };
     let scratch = tempfile::tempdir()?;
     let summary = batch::run_job(

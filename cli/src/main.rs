@@ -2,6 +2,8 @@
 //! `studyflow` and `biomarkers` libraries.
 
 mod commands;
+mod data;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -51,6 +53,16 @@ enum Command {
         /// Output file (`.parquet` or `.csv`).
         out: PathBuf,
     },
+    /// Files in the catalog by study, subject, visit, device, status and recording time.
+    Files(data::FilesArgs),
+    /// Download the raw recordings (or, with --results, the results) of matching files.
+    Fetch(data::FetchArgs),
+    /// Upload recordings into a study's bucket under its key pattern, and wait for them.
+    Upload(data::UploadArgs),
+    /// CPU, memory, bytes and estimated Fargate cost of a study's runs.
+    Usage(data::UsageArgs),
+    /// Serve the local root's studies, files and reports on 127.0.0.1 (read-only).
+    Serve(serve::ServeArgs),
     /// Run one batch job (the container's entry point): input from STUDYFLOW_* variables or
     /// the flags --input, --output, --pipeline, --subject, --study, --file-key, --input-etag,
     /// --config-hash, --formats.
@@ -74,6 +86,11 @@ fn main() -> std::process::ExitCode {
         Command::Retry(a) => commands::retry(a),
         Command::Info { file, json } => commands::info(&file, json),
         Command::Convert { file, out } => commands::convert(&file, &out),
+        Command::Files(a) => data::files(a),
+        Command::Fetch(a) => data::fetch(a),
+        Command::Upload(a) => data::upload(a),
+        Command::Serve(a) => serve::serve(a),
+        Command::Usage(a) => data::usage(a),
         Command::BatchJob { args } => return commands::batch_job(&args),
     };
     match result {

@@ -6,7 +6,7 @@
 use std::io::{Cursor, Write};
 
 use biomarkers::io::{
-    self, Recording, csv, cwa,
+    self, Recording, apdm, csv, cwa,
     cwa::{CwaChunks, CwaReadOptions},
     geneactiv, gt3x, npz, parquet,
 };
@@ -110,6 +110,24 @@ fn cwa_chunks_of(data: &[u8]) {
             "chunked and whole reads differ in sample count"
         );
     }
+    // The same chunks refilled into one caller-owned recording.
+    let Ok(mut refill) = CwaChunks::new(data, &opts, CHUNK_SAMPLES) else {
+        return;
+    };
+    let mut buf = biomarkers::io::Recording::default();
+    let mut refilled = 0usize;
+    while let Ok(true) = refill.next_into(&mut buf) {
+        check_recording(&buf);
+        assert!(
+            buf.len() <= CHUNK_SAMPLES,
+            "next_into exceeded the chunk limit"
+        );
+        refilled += buf.len();
+    }
+    assert_eq!(
+        refilled, total,
+        "next_into and the iterator differ in sample count"
+    );
 }
 
 /// GENEActiv header facts from a prefix and whole reads.
@@ -173,6 +191,37 @@ pub fn parquet(data: &[u8]) {
     }
 }
 
+/// APDM Opal HDF5 header facts from a prefix (as the whole file and as the start of a larger
+/// one), whole reads from memory with the default options and with a sensor label, time
+/// localisation and standard gravity, and through a temp file the sensor list, the header with
+/// seeks and the streaming whole read.
+pub fn apdm(data: &[u8]) {
+    let _ = apdm::read_header(data, Some(data.len() as u64));
+    let _ = apdm::read_header(data, Some(u64::MAX));
+    let other = apdm::ApdmOptions {
+        sensor_label: Some("Left Foot".into()),
+        gravity: csv::STANDARD_GRAVITY,
+        localize_timestamps: true,
+    };
+    for opts in [apdm::ApdmOptions::default(), other] {
+        if let Ok(rec) = apdm::read(data, &opts) {
+            check_recording(&rec);
+        }
+    }
+    let Ok(dir) = tempfile::tempdir() else {
+        return;
+    };
+    let path = dir.path().join("recording.h5");
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    let _ = apdm::sensors(&path);
+    let _ = apdm::read_header_path(&path);
+    if let Ok(rec) = apdm::read_file(&path, &apdm::ApdmOptions::default()) {
+        check_recording(&rec);
+    }
+}
+
 /// The dispatch functions: `detect_format` with and without each extension, `read_header` on
 /// the bytes as a prefix, and `read_header_file` / `read_file` on the bytes as a file.
 pub fn dispatch(data: &[u8]) {
@@ -229,5 +278,6 @@ pub const ENTRIES: &[(&str, Entry)] = &[
     ("csv", csv),
     ("npz", npz),
     ("parquet", parquet),
+    ("apdm", apdm),
     ("dispatch", dispatch),
 ];

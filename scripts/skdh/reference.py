@@ -6,11 +6,18 @@ Usage (after scripts/skdh/setup.sh):
     .tools/skdh-venv/bin/python scripts/skdh/reference.py scenarios [NAME ...]
     .tools/skdh-venv/bin/python scripts/skdh/reference.py cwa FILE.cwa --name NAME [--tz TZ]
         [--min-wear HOURS] [--chain]
+    .tools/skdh-venv/bin/python scripts/skdh/reference.py variants [SCENARIO]
+    .tools/skdh-venv/bin/python scripts/skdh/reference.py accuracy FILE.cwa OUT.json
 
 * ``scenarios``: the deterministic synthetic scenarios of ``scenarios.py`` (regenerated bit for bit
   by the Rust tests, so no input is committed).
 * ``cwa``: a real or synthetic CWA file read with SKDH's ``ReadCwa`` (the input stays outside the
   repository; the test reads the same file).
+* ``variants``: ``ActivityLevelClassification`` on one scenario (default ``rate50``) with every
+  built-in cut-point set, custom cut-points on every metric, bout metrics 1-3 and other
+  parameters, plus ``StaudenmayerClassification``; wear and sleep windows come from that
+  scenario's reference file, so only the activity step varies. Written to
+  ``variants_<scenario>.json`` (daily tables and a sample of epochs per variant).
 
 Outputs go to ``biomarkers/tests/reference/<name>.json``: the day windows, every wear method's
 wear bouts, the sleep and activity result tables (column -> values, NaN written as null), the
@@ -42,7 +49,9 @@ from skdh.preprocessing import (  # noqa: E402
     DETACH,
     GetDayWindowIndices,
 )
-from skdh.activity import ActivityLevelClassification  # noqa: E402
+from skdh.activity import ActivityLevelClassification, StaudenmayerClassification  # noqa: E402
+from skdh.activity import metrics as skdh_metrics  # noqa: E402
+from skdh.activity.cutpoints import _base_cutpoints  # noqa: E402
 from skdh.sleep import Sleep  # noqa: E402
 
 
@@ -238,6 +247,189 @@ def cmd_cwa(path, name, tz, min_wear, chain):
     write(name, out)
 
 
+def epoch_sample(ep, k=24):
+    """Count, sum and an evenly spaced sample of SKDH's per-epoch data (keeps the file small)."""
+    n = len(ep["time"])
+    pick = list(range(0, n, max(1, n // k)))
+    return {
+        "n": n,
+        "metric_sum": float(np.nansum(np.asarray(ep["metric"], dtype=float))),
+        "index": pick,
+        "time": [ep["time"][j] for j in pick],
+        "state": [str(ep["state"][j]) for j in pick],
+        "metric": [ep["metric"][j] for j in pick],
+        "intensity": [str(ep["intensity"][j]) for j in pick],
+    }
+
+
+def custom_cutpoints(accel, fs, metric, kwargs):
+    """Cut-points at the 50th, 80th and 95th percentile of the scenario's 5 s epoch values, so
+    every level is populated whatever the metric's scale (rounded to 4 decimals)."""
+    fn = getattr(skdh_metrics, metric)
+    v = np.asarray(fn(accel, wlen=int(5 * fs), fs=fs, **kwargs), dtype=float)
+    q = [round(float(np.nanpercentile(v, p)), 4) for p in (50, 80, 95)]
+    return {"metric": metric, "kwargs": kwargs, "sedentary": q[0], "light": q[1], "moderate": q[2]}
+
+
+def memoize_dfa():
+    """SKDH's DFA (scipy linregress per box) is ~95 % of an activity run; the variants repeat it
+    on identical metric arrays. Cache it by input bytes: the results are SKDH's own, unchanged."""
+    from skdh.activity import endpoints as ept_mod
+
+    orig = ept_mod.DFA
+    cache = {}
+
+    def dfa(a, **kw):
+        arr = np.ascontiguousarray(a, dtype=float)
+        key = (arr.tobytes(), repr(sorted(kw.items(), key=lambda t: t[0])))
+        if key not in cache:
+            cache[key] = orig(a, **kw)
+        return cache[key]
+
+    ept_mod.DFA = dfa
+
+
+def cmd_variants(name):
+    memoize_dfa()
+    ref = json.loads((OUT / f"scenario_{name}.json").read_text())
+    time, accel, temp, fs = scenarios.generate(name)
+    tz = ref["tz_name"]
+    wear = np.asarray(ref["wear"]["accel_threshold"], dtype=int)
+    sleep = np.asarray(ref["sleep"]["sleep_idx"], dtype=int)
+    day_ends = GetDayWindowIndices(bases=[0], periods=[24]).predict(time=time, fs=fs, tz_name=tz)[
+        "day_ends"
+    ]
+    base = dict(time=time, accel=accel, fs=fs, wear=wear, day_ends=day_ends, tz_name=tz)
+    min_wear = 1  # both days of the scenario get values
+
+    variants = {}
+    for cp in _base_cutpoints:
+        if cp == "vaha-ypya_hip_adult":
+            continue  # no sedentary bound: SKDH raises (deliberately not offered)
+        variants[f"cutpoints {cp}"] = {"cutpoints": cp}
+    for metric, kw in [
+        ("metric_en", {}),
+        ("metric_anglez", {}),
+        ("metric_mad", {}),
+        ("metric_bfen", {"low_cutoff": 0.5, "high_cutoff": 12.0}),
+        ("metric_hfen", {}),
+        ("metric_hfenplus", {"cutoff": 0.3, "trim_zero": False}),
+        ("metric_enmo", {"take_abs": True, "trim_zero": False}),
+    ]:
+        variants[f"custom {metric}"] = {"cutpoints": custom_cutpoints(accel, fs, metric, kw)}
+    for bm in (1, 2, 3):
+        variants[f"bout_metric {bm}"] = {"bout_metric": bm}
+    variants["bout_metric 1 closed"] = {"bout_metric": 1, "closed_bout": True}
+    variants["bout_metric 2 crit 0.6 lens 2,3"] = {
+        "bout_metric": 2, "bout_criteria": 0.6, "bout_lens": [2, 3]
+    }
+    variants["short_wlen 7 max_accel_lens 2,30"] = {"short_wlen": 7, "max_accel_lens": [2, 30]}
+    variants["wear_wake_times_round 60"] = {"wear_wake_times_round": 60}
+
+    out = {"skdh_version": skdh.__version__, "scenario": name, "fs": fs, "tz_name": tz,
+           "min_wear_time": min_wear, "input": scenarios.fingerprint(time, accel, temp),
+           "activity": {}, "staudenmayer": {}}
+    for label, kw in variants.items():
+        print(label, flush=True)
+        # with sleep only: wake and sleep blocks both; the scenario tests cover no-sleep runs
+        act = ActivityLevelClassification(save_epoch_data=True, min_wear_time=min_wear, **kw)
+        res = act.predict(**base, sleep=sleep)
+        out["activity"][f"{label} | sleep"] = {
+            "params": {**kw, "min_wear_time": min_wear},
+            "cutpoints": act.cutpoints,
+            "daily": res,
+            "epochs": epoch_sample(act.epoch_data),
+        }
+    for label, kw in [
+        ("arm_axis 0", {"arm_axis": 0}),
+        ("arm_axis 2 demean modulus", {"arm_axis": 2, "demean": True, "use_power": False}),
+    ]:
+        print(label, flush=True)
+        for with_sleep in (True, False):
+            st = StaudenmayerClassification(min_wear_time=min_wear, **kw)
+            args = dict(base, sleep=sleep) if with_sleep else dict(base)
+            res = st.predict(**args)
+            key = f"{label} | {'sleep' if with_sleep else 'nosleep'}"
+            out["staudenmayer"][key] = {"params": {**kw, "min_wear_time": min_wear}, "daily": res}
+    write(f"variants_{name}", compact(plain(out)))
+
+
+VARIANT_BASE = "cutpoints migueles_wrist_adult | sleep"
+
+
+def compact(out):
+    """Keeps the variants file small: endpoint values to 12 significant digits (the tests
+    compare to 1e-6), and a daily column equal to the base variant's (SKDH's defaults) is
+    stored once: the tests take it from `VARIANT_BASE`."""
+
+    def r12(v):
+        if isinstance(v, float):
+            return float(f"{v:.12g}")
+        if isinstance(v, list):
+            return [r12(x) for x in v]
+        if isinstance(v, dict):
+            return {k: r12(x) for k, x in v.items()}
+        return v
+
+    acts = out["activity"]
+    for v in acts.values():
+        v["daily"] = r12(v["daily"])
+        v["epochs"]["metric"] = r12(v["epochs"]["metric"])
+    for v in out["staudenmayer"].values():
+        v["daily"] = r12(v["daily"])
+    base = acts[VARIANT_BASE]["daily"]
+    for key, v in acts.items():
+        if key == VARIANT_BASE:
+            continue
+        if list(v["daily"]) != list(base):
+            continue  # other column names (epoch length, windows): stored whole
+        v["daily"] = {c: vals for c, vals in v["daily"].items() if base[c] != vals}
+    out["variant_base"] = VARIANT_BASE
+    return out
+
+
+def cmd_accuracy(path, out_path):
+    """SKDH's calibrate -> wear -> sleep -> activity chain on a CWA file, per minute/epoch, for
+    `cargo run -p biomarkers --example accuracy -- DAYS SEED FILE.cwa OUT.json` to score beside
+    ours against the synthetic truth. Written to OUT.json (outside the repository)."""
+    from skdh.io import ReadCwa
+
+    data = ReadCwa().predict(file=str(path))
+    time, accel, fs, temp = data["time"], data["accel"], data["fs"], data.get("temperature")
+    r = CalibrateAccelerometer().predict(time=time, accel=accel, fs=fs, temperature=temp)
+    if "offset" in r:
+        accel = r["accel"]
+    wear = AccelThresholdWearDetection().predict(time=time, accel=accel, fs=fs)["wear"]
+    day_ends = GetDayWindowIndices(bases=[0, 12], periods=[24, 24]).predict(time=time, fs=fs)[
+        "day_ends"
+    ]
+    sl = in_pipeline(Sleep(save_per_minute_results=True))
+    kw, _ = sl.predict(
+        time=time, accel=accel, temperature=temp, fs=fs, wear=wear, day_ends=day_ends
+    )
+    aux = sl.sleep_aux
+    act = ActivityLevelClassification(save_epoch_data=True)
+    act.predict(time=time, accel=accel, fs=fs, wear=wear, day_ends=day_ends, sleep=kw["sleep"])
+    ep = act.epoch_data
+    out = {
+        "skdh_version": skdh.__version__,
+        "wear": [[time[a], time[min(b, time.size - 1)]] for a, b in wear],
+        "sleep_days": [
+            {
+                "start": aux["start time"][i].timestamp(),
+                "rest": np.asarray(aux["rest predictions"][i]).astype(int),
+                "tso": aux["tso indices"][i],
+            }
+            for i in range(len(aux["start time"]))
+        ],
+        "epochs": {"time": ep["time"], "state": [str(x) for x in ep["state"]],
+                   "intensity": [str(x) for x in ep["intensity"]]},
+    }
+    with open(out_path, "w") as f:
+        json.dump(plain(out), f, separators=(",", ":"))
+    print(f"wrote {out_path}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -249,9 +441,22 @@ def main():
     c.add_argument("--tz", default=None)
     c.add_argument("--min-wear", type=int, default=10, help="activity min_wear_time [h]")
     c.add_argument("--chain", action="store_true", help="calibrate first, pass the result on")
+    acc = sub.add_parser("accuracy")
+    acc.add_argument("file")
+    acc.add_argument("out")
+    v = sub.add_parser("variants")
+    v.add_argument("scenario", nargs="?", default="rate50")
     a = ap.parse_args()
     if a.cmd == "scenarios":
         cmd_scenarios(a.names)
+    elif a.cmd == "accuracy":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cmd_accuracy(a.file, a.out)
+    elif a.cmd == "variants":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cmd_variants(a.scenario)
     else:
         cmd_cwa(a.file, a.name, a.tz, a.min_wear, a.chain)
 

@@ -78,8 +78,17 @@ pub struct JobInput {
     pub input_etag: String,
     /// Config hash, for provenance.
     pub config_hash: String,
-    /// Extra formats besides Parquet (`csv`).
+    /// Extra formats besides Parquet (`csv`, `html`).
     pub formats: Vec<String>,
+    /// Delete the input object once the results and summary are written and read back
+    /// (`STUDYFLOW_DELETE_INPUT=true`, set only for studies whose config says
+    /// `output.delete_input_after_success: true`). Never applies to a local path input.
+    pub delete_input_after_success: bool,
+    /// Where SQL copies of the tables go (`STUDYFLOW_TABLES_OUTPUT`): a URI or path with a
+    /// `{table}` placeholder, in the hive-style tree
+    /// `<prefix>/tables/{table}/version=<v>/study=<s>/subject=<x>/<file>.parquet`, each copy with
+    /// a leading `file_key` column. `None`: no copies.
+    pub tables_output: Option<String>,
 }
 
 /// Why a job failed. Its Display is the one-line error of the job's JSON error line.
@@ -105,6 +114,10 @@ pub enum JobError {
     /// A local file operation failed.
     #[error("{0}")]
     Io(String),
+    /// The catalog no longer describes this input (a newer upload replaced it, or the item is
+    /// gone): the job wrote nothing.
+    #[error("stale job: {0}")]
+    Stale(String),
 }
 
 impl JobError {
@@ -144,6 +157,9 @@ pub struct JobSummary {
     pub timings: BTreeMap<String, f64>,
     /// When the job finished, RFC 3339.
     pub finished_at: String,
+    /// What the run consumed (absent in summaries of older versions).
+    #[serde(default)]
+    pub usage: crate::usage::RunUsage,
 }
 
 /// Where the job reads and writes: a store for `s3://` locations (absent for path-only jobs).
@@ -169,6 +185,9 @@ pub fn run_job(job: &JobInput, io: &JobIo<'_>) -> Result<JobSummary, JobError> {
     };
 
     let (local_input, cleanup) = fetch_input(job, io)?;
+    let bytes_read = std::fs::metadata(&local_input)
+        .map(|m| m.len())
+        .unwrap_or(0);
     let rec = biomarkers::io::read_file(&local_input, &ReadOptions::default()).map_err(|e| {
         JobError::Read {
             file: job.input.display(),
@@ -200,6 +219,7 @@ pub fn run_job(job: &JobInput, io: &JobIo<'_>) -> Result<JobSummary, JobError> {
         ("studyflow.input_etag".to_string(), job.input_etag.clone()),
     ];
     let mut outputs = Vec::new();
+    let mut bytes_written = 0u64;
     for table in &out.tables {
         let scratch = io.scratch.join(format!("{}.parquet", table.name));
         {
@@ -210,6 +230,7 @@ pub fn run_job(job: &JobInput, io: &JobIo<'_>) -> Result<JobSummary, JobError> {
                 .map_err(|e| JobError::Io(format!("{}: {e}", table.name)))?;
         }
         let name = format!("{}.parquet", table.name);
+        bytes_written += std::fs::metadata(&scratch).map(|m| m.len()).unwrap_or(0);
         write_output_file(io, &job.output, &name, &scratch)?;
         outputs.push(json!({"file": name, "table": table.name, "rows": table.num_rows(), "format": "parquet"}));
         if job.formats.iter().any(|f| f == "csv") {
@@ -222,6 +243,7 @@ pub fn run_job(job: &JobInput, io: &JobIo<'_>) -> Result<JobSummary, JobError> {
                     .map_err(|e| JobError::Io(format!("{}: {e}", table.name)))?;
             }
             let name = format!("{}.csv", table.name);
+            bytes_written += std::fs::metadata(&csv).map(|m| m.len()).unwrap_or(0);
             write_output_file(io, &job.output, &name, &csv)?;
             outputs.push(json!({"file": name, "table": table.name, "rows": table.num_rows(), "format": "csv"}));
         }
@@ -262,11 +284,141 @@ pub fn run_job(job: &JobInput, io: &JobIo<'_>) -> Result<JobSummary, JobError> {
             .collect(),
         timings,
         finished_at: jiff::Timestamp::now().to_string(),
+        usage: crate::usage::RunUsage::default(),
+    };
+    let mut summary = summary;
+    if job.formats.iter().any(|f| f == "html") {
+        // The report shows the provenance the summary holds, so it is built from it; the
+        // summary still goes last.
+        let value = serde_json::to_value(&summary).unwrap_or(Value::Null);
+        let html = crate::report::file_report(&out.tables, &value);
+        write_output_bytes(io, &job.output, "report.html", html.as_bytes())?;
+        bytes_written += html.len() as u64;
+        summary
+            .outputs
+            .push(json!({"file": "report.html", "table": null, "rows": null, "format": "html"}));
+    }
+    let (cpu_seconds, peak_rss_bytes) = crate::usage::process_cpu_and_peak();
+    summary.usage = crate::usage::RunUsage {
+        wall_seconds: t0.elapsed().as_secs_f64(),
+        cpu_seconds,
+        peak_rss_bytes,
+        bytes_read,
+        bytes_written,
     };
     let text =
         serde_json::to_vec_pretty(&summary).map_err(|e| JobError::Io(format!("summary: {e}")))?;
     write_output_bytes(io, &job.output, "summary.json", &text)?;
+    if let Some(template) = &job.tables_output {
+        // After the summary: a SQL engine never sees tables of a run whose result folder is
+        // incomplete.
+        write_sql_copies(job, io, template, &out.tables)?;
+    }
+    if job.delete_input_after_success {
+        delete_input_after_check(job, io, &summary)?;
+    }
     Ok(summary)
+}
+
+/// Writes each table, with a leading `file_key` column, where `template` (`{table}` replaced)
+/// says: the hive-style tree SQL engines (DuckDB, Athena) read as one table per name.
+fn write_sql_copies(
+    job: &JobInput,
+    io: &JobIo<'_>,
+    template: &str,
+    tables: &[biomarkers::table::Table],
+) -> Result<(), JobError> {
+    if !template.contains("{table}") {
+        return Err(JobError::input(format!(
+            "STUDYFLOW_TABLES_OUTPUT has no {{table}} placeholder: {template}"
+        )));
+    }
+    for table in tables {
+        let target = Location::parse(&template.replace("{table}", &table.name))?;
+        let mut copy = biomarkers::table::Table::new(table.name.clone()).with(
+            "file_key",
+            None,
+            biomarkers::table::ColumnData::Str(vec![job.file_key.clone(); table.num_rows()]),
+        );
+        copy.columns.extend(table.columns.iter().cloned());
+        let scratch = io.scratch.join(format!("sql-{}.parquet", table.name));
+        {
+            let f = std::fs::File::create(&scratch)
+                .map_err(|e| JobError::Io(format!("{}: {e}", scratch.display())))?;
+            copy.write_parquet(std::io::BufWriter::new(f), &[])
+                .map_err(|e| JobError::Io(format!("{}: {e}", table.name)))?;
+        }
+        match &target {
+            Location::Object { bucket, key } => {
+                let store = io
+                    .store
+                    .ok_or_else(|| JobError::input("an s3:// output needs an object store"))?;
+                store.upload(bucket, key, &scratch)?;
+            }
+            Location::Path(path) => {
+                let dir = path.parent().unwrap_or(Path::new("."));
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                write_output_file(io, &Location::Path(dir.to_path_buf()), &name, &scratch)?;
+            }
+        }
+        let _ = std::fs::remove_file(&scratch);
+    }
+    Ok(())
+}
+
+/// The privacy option: reads the summary and every result back, and only when all are there
+/// deletes the input object. A result that cannot be read back keeps the input and fails the job.
+fn delete_input_after_check(
+    job: &JobInput,
+    io: &JobIo<'_>,
+    summary: &JobSummary,
+) -> Result<(), JobError> {
+    let Location::Object { bucket, key } = &job.input else {
+        tracing::info!(input = %job.input.display(), "delete_input_after_success applies to bucket objects only; local file kept");
+        return Ok(());
+    };
+    let store = io
+        .store
+        .ok_or_else(|| JobError::input("an s3:// input needs an object store"))?;
+    let kept = |what: String| {
+        JobError::Io(format!(
+            "{what}; the input {} was kept",
+            job.input.display()
+        ))
+    };
+    let read_back = |name: &str| -> Result<Option<u64>, JobError> {
+        match &job.output {
+            Location::Object { bucket, key } => {
+                Ok(store.head(bucket, &out_key(key, name))?.map(|m| m.size))
+            }
+            Location::Path(dir) => Ok(std::fs::metadata(dir.join(name)).ok().map(|m| m.len())),
+        }
+    };
+    let summary_bytes = match &job.output {
+        Location::Object { bucket, key } => store.get(bucket, &out_key(key, "summary.json"))?,
+        Location::Path(dir) => std::fs::read(dir.join("summary.json"))
+            .map_err(|e| kept(format!("summary.json cannot be read back: {e}")))?,
+    };
+    let back: JobSummary = serde_json::from_slice(&summary_bytes)
+        .map_err(|e| kept(format!("summary.json read back is not valid: {e}")))?;
+    if back.outputs.len() != summary.outputs.len() || back.finished_at != summary.finished_at {
+        return Err(kept(
+            "summary.json read back differs from the one written".into(),
+        ));
+    }
+    for o in &summary.outputs {
+        let name = o["file"].as_str().unwrap_or("");
+        match read_back(name)? {
+            Some(n) if n > 0 => {}
+            _ => return Err(kept(format!("result {name} cannot be read back"))),
+        }
+    }
+    store.delete(bucket, key)?;
+    tracing::info!(input = %job.input.display(), "input deleted after its results were read back");
+    Ok(())
 }
 
 fn fetch_input(job: &JobInput, io: &JobIo<'_>) -> Result<(PathBuf, bool), JobError> {
@@ -379,6 +531,8 @@ pub fn job_from_env(get: impl Fn(&str) -> Option<String>) -> Result<JobInput, Jo
                     .collect()
             })
             .unwrap_or_default(),
+        delete_input_after_success: get("STUDYFLOW_DELETE_INPUT").as_deref() == Some("true"),
+        tables_output: get("STUDYFLOW_TABLES_OUTPUT").filter(|t| !t.is_empty()),
     })
 }
 
@@ -433,19 +587,130 @@ pub fn run_env_job(
     args: &[String],
     store: Option<&dyn ObjectStore>,
 ) -> Result<JobSummary, JobError> {
+    run_env_job_with(args, store, None)
+}
+
+/// What a finished job records on its file's catalog item, besides the result files: where the
+/// results are and the recording facts of the full read (registration saw only the header).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRecord {
+    /// The result folder (`s3://bucket/results/...` or a path).
+    pub result_prefix: String,
+    /// Library version that computed the results.
+    pub library_version: String,
+    /// Recording start, unix s.
+    pub recording_start: Option<f64>,
+    /// Recording end, unix s.
+    pub recording_end: Option<f64>,
+    /// Nominal sampling rate, Hz.
+    pub sample_rate: Option<f64>,
+    /// Device serial.
+    pub device_id: Option<String>,
+    /// The Batch job id (`AWS_BATCH_JOB_ID`), when the job runs on Batch.
+    pub job_id: Option<String>,
+    /// When the summary was written, RFC 3339.
+    pub finished_at: String,
+}
+
+impl JobRecord {
+    /// The record of a job's summary (`job_id` from the caller's environment).
+    pub fn from_summary(job: &JobInput, summary: &JobSummary, job_id: Option<String>) -> Self {
+        let r = &summary.recording;
+        JobRecord {
+            result_prefix: job.output.display(),
+            library_version: summary.library_version.clone(),
+            recording_start: r.get("start").and_then(Value::as_f64),
+            recording_end: r.get("end").and_then(Value::as_f64),
+            sample_rate: r.get("sample_rate").and_then(Value::as_f64),
+            device_id: r
+                .get("device_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            job_id,
+            finished_at: summary.finished_at.clone(),
+        }
+    }
+}
+
+/// The catalog as the batch job uses it (DynamoDB on AWS: `crate::aws::DynamoCatalog`). The
+/// job never changes a file's status (the state machine owns it); it refuses to run for an
+/// input the catalog no longer describes, and records its result facts on the item.
+pub trait JobCatalog: Send + Sync {
+    /// The ETag the catalog holds for the file, `None` when there is no such item.
+    fn current_etag(&self, study: &str, file_key: &str) -> Result<Option<String>, PortError>;
+    /// Writes `record` onto the item if its ETag is still `etag`. Returns false (nothing
+    /// written) when the item changed or vanished meanwhile.
+    fn record_job(
+        &self,
+        study: &str,
+        file_key: &str,
+        etag: &str,
+        record: &JobRecord,
+    ) -> Result<bool, PortError>;
+}
+
+/// Like [`run_env_job`], with a catalog: before any result is written the job checks that the
+/// catalog's item still has the input's ETag ([`JobError::Stale`] otherwise); after the summary
+/// it records a [`JobRecord`] on the item. Jobs without a study or file key skip both.
+pub fn run_env_job_with(
+    args: &[String],
+    store: Option<&dyn ObjectStore>,
+    catalog: Option<&dyn JobCatalog>,
+) -> Result<JobSummary, JobError> {
     let flags = parse_job_flags(args)?;
-    let job = job_from_env(|k| flags.get(k).cloned().or_else(|| std::env::var(k).ok()))?;
+    let lookup = |k: &str| flags.get(k).cloned().or_else(|| std::env::var(k).ok());
+    let job = job_from_env(lookup)?;
+    let catalog = catalog.filter(|_| !job.study.is_empty() && !job.file_key.is_empty());
+    // The ETag the results will be recorded against: the job's own, or the catalog's when the
+    // job was given none.
+    let mut etag = job.input_etag.clone();
+    if let Some(c) = catalog {
+        match c.current_etag(&job.study, &job.file_key)? {
+            Some(current) if etag.is_empty() || current == etag => etag = current,
+            Some(current) => {
+                return Err(JobError::Stale(format!(
+                    "{}/{}: the catalog holds ETag {current}, this job was given {etag}",
+                    job.study, job.file_key
+                )));
+            }
+            None => {
+                return Err(JobError::Stale(format!(
+                    "{}/{}: not in the catalog",
+                    job.study, job.file_key
+                )));
+            }
+        }
+    }
     let scratch = tempfile::Builder::new()
         .prefix("studyflow-job-")
         .tempdir()
         .map_err(|e| JobError::Io(format!("scratch folder: {e}")))?;
-    run_job(
+    let summary = run_job(
         &job,
         &JobIo {
             store,
             scratch: scratch.path(),
         },
-    )
+    )?;
+    if let Some(c) = catalog {
+        let record = JobRecord::from_summary(&job, &summary, lookup("AWS_BATCH_JOB_ID"));
+        if !c.record_job(&job.study, &job.file_key, &etag, &record)? {
+            // The results are complete (summary written); only the bookkeeping lost a race
+            // with a newer upload, whose own job records its own results.
+            tracing::warn!(study = %job.study, file_key = %job.file_key,
+                "catalog item changed while the job ran: result facts not recorded");
+        }
+    }
+    Ok(summary)
+}
+
+/// [`entry_point`] with a catalog (see [`run_env_job_with`]).
+pub fn entry_point_with(
+    args: &[String],
+    store: Option<&dyn ObjectStore>,
+    catalog: Option<&dyn JobCatalog>,
+) -> i32 {
+    finish(run_env_job_with(args, store, catalog))
 }
 
 /// The one JSON error line a failed job prints on stderr (the Batch job contract).
@@ -457,6 +722,7 @@ pub fn error_line(e: &JobError) -> String {
         JobError::Storage(p) if p.transient => "transient",
         JobError::Storage(_) => "storage",
         JobError::Io(_) => "io",
+        JobError::Stale(_) => "stale",
     };
     json!({"error": e.to_string(), "kind": kind}).to_string()
 }
@@ -465,7 +731,11 @@ pub fn error_line(e: &JobError) -> String {
 /// `studyflow batch-job`: run the job from the flags and environment and return the exit code (0 only when
 /// every result is written; otherwise 1 after one JSON error line on stderr).
 pub fn entry_point(args: &[String], store: Option<&dyn ObjectStore>) -> i32 {
-    match run_env_job(args, store) {
+    finish(run_env_job(args, store))
+}
+
+fn finish(result: Result<JobSummary, JobError>) -> i32 {
+    match result {
         Ok(summary) => {
             tracing::info!(
                 outputs = summary.outputs.len(),

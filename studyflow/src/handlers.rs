@@ -822,6 +822,29 @@ pub fn result_prefix(cfg: &StudyConfig, item: &FileItem, version: &str) -> Strin
     p
 }
 
+/// Where the SQL copies of a file's tables go, with a `{table}` placeholder: the hive-style tree
+/// `<output prefix>/tables/{table}/version=<v>/study=<s>/subject=<x>/<file>.parquet`, which
+/// DuckDB (`hive_partitioning`) and Athena (partition projection) read as one table per name.
+pub fn sql_table_key(cfg: &StudyConfig, item: &FileItem, version: &str) -> String {
+    let file: String = item
+        .file_key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "{}/tables/{{table}}/version={version}/study={}/subject={}/{file}.parquet",
+        cfg.output.prefix.trim_end_matches('/'),
+        item.study,
+        item.subject
+    )
+}
+
 fn job_spec(
     svc: &Services,
     study: &StudyItem,
@@ -854,6 +877,14 @@ fn job_spec(
         env("STUDYFLOW_INPUT_ETAG", item.etag.clone()),
         env("STUDYFLOW_CONFIG_HASH", study.config_hash.clone()),
         env("STUDYFLOW_FORMATS", cfg.output.format_names().join(",")),
+        env(
+            "STUDYFLOW_TABLES_OUTPUT",
+            format!("s3://{}/{}", item.bucket, sql_table_key(cfg, item, version)),
+        ),
+        env(
+            "STUDYFLOW_DELETE_INPUT",
+            cfg.output.delete_input_after_success.to_string(),
+        ),
         env(
             "STUDYFLOW_CATALOG_TABLE",
             svc.settings.catalog_table.clone(),

@@ -15,4 +15,8 @@ pub mod handlers;
 pub mod local;
 pub mod model;
 pub mod ports;
+pub mod query;
+pub mod report;
 pub mod requirements;
+pub mod transfer;
+pub mod usage;

@@ -112,7 +112,7 @@ fn demo_wrist_example_validates() {
     assert_eq!(cfg.requirements.timeout_text(), "6h");
     assert_eq!(cfg.requirements.poll_interval_seconds(), 300);
     assert_eq!(cfg.output.prefix, "results");
-    assert_eq!(cfg.output.format_names(), vec!["parquet", "csv"]);
+    assert_eq!(cfg.output.format_names(), vec!["parquet", "csv", "html"]);
     assert!(!cfg.output.delete_input_after_success);
     assert!(
         cfg.match_input_key("results/biomarkers-0.1.0/S01/V1/wrist/x.cwa")
@@ -161,7 +161,6 @@ fn demo_skdh_example_maps_its_saved_pipeline() {
 }
 
 #[test]
-#[ignore = "needs biomarkers' activity step to accept SKDH's saved cutpoints (metric: metric_enmo)"]
 fn demo_skdh_example_validates() {
     let cfg = parse_config_with(
         "studies/demo-skdh.yaml",
@@ -170,7 +169,61 @@ fn demo_skdh_example_validates() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfg.pipeline.steps.as_ref().map(Vec::len), Some(1));
-    assert!(cfg.pipeline().is_ok());
+    let pipeline = cfg.pipeline().unwrap_or_else(|e| panic!("{e}"));
+    let resolved = cfg
+        .resolved_pipeline_json()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // SKDH's saved cut-point dict arrives as written, with SKDH's metric name
+    let params = &resolved["steps"][0]["params"];
+    assert_eq!(params["cutpoints"]["metric"], json!("metric_enmo"));
+    assert_eq!(params["cutpoints"]["light"], json!(0.11));
+    assert_eq!(params["save_epoch_data"], json!(false));
+    assert_eq!(pipeline.steps[0].name(), "activity");
+}
+
+#[test]
+fn skdh_custom_cutpoints_errors_point_at_the_parameter() {
+    let text = example("skdh/demo-skdh.skdh");
+    for (from, to, needle) in [
+        (
+            "metric: metric_enmo",
+            "metric: metric_enmox",
+            "metric_enmox",
+        ),
+        ("      sedentary: 0.05\n", "", "missing field `sedentary`"),
+        (
+            "        take_abs: false",
+            "        take_abs: false\n        wlen: 5",
+            "wlen",
+        ),
+        ("      light: 0.11", "      light: 0.5", "ordered"),
+    ] {
+        let bad = text.replace(from, to);
+        assert_ne!(bad, text, "{from}");
+        let e = studyflow::config::import_skdh("skdh/demo-skdh.skdh", &bad).unwrap_err();
+        let msg = e.to_string();
+        let line = line_of(&bad, "    cutpoints:");
+        assert!(
+            msg.starts_with(&format!(
+                "skdh/demo-skdh.skdh:{line}:5: Steps[2].parameters.cutpoints: "
+            )),
+            "{msg}"
+        );
+        assert!(msg.contains(needle), "{needle}: {msg}");
+    }
+}
+
+#[test]
+fn skdh_staudenmayer_maps_to_its_step() {
+    let text = example("skdh/demo-skdh.skdh").replace(
+        "Version: 0.17.18",
+        "- module: activity.core\n  name: StaudenmayerClassification\n  package: skdh\n  parameters:\n    arm_axis: 0\n    day_window: !!python/tuple\n    - 0\n    - 24\n    demean: false\n    min_wear_time: 10\n    use_power: true\n  plot_file: null\n  process: StaudenmayerClassification\n  save_file: null\nVersion: 0.17.18",
+    );
+    let imp = studyflow::config::import_skdh("skdh/demo-skdh.skdh", &text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = imp.spec.steps.iter().map(|s| s.step.as_str()).collect();
+    assert_eq!(names, ["activity", "staudenmayer"]);
+    assert_eq!(imp.step_origins, vec![2, 3]);
 }
 
 #[test]
@@ -845,25 +898,17 @@ const ALL_STEPS: &[&str] = &[
 fn skdh_full_pipeline_maps_to_our_steps() {
     let imp = map_skdh("wrist-lumbar.skdh", FULL_SKDH, ALL_STEPS).unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<&str> = imp.spec.steps.iter().map(|s| s.step.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "calibrate",
-            "wear",
-            "sleep",
-            "activity",
-            "gait_classifier",
-            "gait"
-        ]
-    );
-    assert_eq!(imp.step_origins, vec![1, 2, 4, 5, 6, 7]);
+    // SKDH's bout classifier (Steps[6]) runs inside our gait step.
+    assert_eq!(names, ["calibrate", "wear", "sleep", "activity", "gait"]);
+    assert_eq!(imp.step_origins, vec![1, 2, 4, 5, 7]);
+    assert_eq!(imp.spec.steps[4].params["use_classifier"], json!(true));
     let sleep = &imp.spec.steps[2].params;
     assert_eq!(sleep["day_window"], json!([12, 24]));
     assert_eq!(sleep["min_rest_period"], Value::Null);
     assert_eq!(imp.spec.steps[1].params["sd_crit"], json!(0.013));
     assert!(imp.spec.steps[1].params.get("method").is_none());
     assert_eq!(
-        imp.spec.steps[5].params["gait_event_method"],
+        imp.spec.steps[4].params["gait_event_method"],
         json!("AP CWT")
     );
     assert_eq!(imp.spec.steps[0].params["tol"], json!(1e-10));
@@ -891,7 +936,7 @@ fn skdh_steps_we_lack_are_listed() {
     let line = line_of(&with_s2s, "- module: preprocessing.calibrate");
     assert!(
         text.starts_with(&format!(
-            "wrist-lumbar.skdh:{line}:3: Steps[1]: studyflow lacks 6 steps of this SKDH pipeline: Steps[1] CalibrateAccelerometer (skdh.preprocessing.calibrate.CalibrateAccelerometer) -> `calibrate`, not in this biomarkers; Steps[2] AccelThresholdWearDetection"
+            "wrist-lumbar.skdh:{line}:3: Steps[1]: studyflow lacks 5 steps of this SKDH pipeline: Steps[1] CalibrateAccelerometer (skdh.preprocessing.calibrate.CalibrateAccelerometer) -> `calibrate`, not in this biomarkers; Steps[2] AccelThresholdWearDetection"
         )),
         "{text}"
     );

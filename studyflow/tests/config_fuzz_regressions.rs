@@ -65,8 +65,9 @@ fn every_corpus_and_regression_file_passes_the_config_entry_points() {
 #[test]
 fn config_seed_parses() {
     // The demo-wrist example is the config fuzzer's main seed: it must be valid, or the fuzzer
-    // would only explore error paths. (demo-skdh.yaml is a seed too but does not validate yet:
-    // see the ignored `demo_skdh_example_validates` in tests/config.rs.)
+    // would only explore error paths. (demo-skdh.yaml is a seed too; it needs its .skdh file
+    // from the config bucket, which `parse_config` alone does not load: see
+    // `demo_skdh_example_validates` in tests/config.rs.)
     let file = fuzz_dir().join("corpus/config/demo-wrist.yaml");
     let text = std::fs::read_to_string(&file).expect("read config seed");
     let cfg = studyflow::config::parse_config("studies/demo-wrist.yaml", &text);

@@ -3,28 +3,36 @@
 use serde::{Deserialize, Serialize};
 
 use crate::preprocessing::Axes;
-use crate::preprocessing::filter::{Band, FilterError, butter, sosfiltfilt};
+use crate::preprocessing::filter::{Band, FilterError, butter, sosfiltfilt_many};
 use crate::preprocessing::stats::{self, WindowError};
 
-/// The acceleration metric an epoch is summarised with.
+/// The acceleration metric an epoch is summarised with. Written with SKDH's function names
+/// (`metric_enmo`, as SKDH saves custom cut-points); the short names (`enmo`) are accepted too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum Metric {
     /// Euclidean norm minus 1 g (optionally absolute, optionally floored at 0), g.
+    #[serde(rename = "metric_enmo", alias = "enmo")]
     Enmo,
     /// Euclidean norm, g.
+    #[serde(rename = "metric_en", alias = "en")]
     En,
     /// Angle of the z axis to the horizontal plane, degrees.
+    #[serde(rename = "metric_anglez", alias = "anglez")]
     Anglez,
     /// Band-pass (0.2-15 Hz by default) filtered norm, g.
+    #[serde(rename = "metric_bfen", alias = "bfen")]
     Bfen,
     /// High-pass (0.2 Hz) filtered norm, g.
+    #[serde(rename = "metric_hfen", alias = "hfen")]
     Hfen,
     /// High-pass norm plus low-pass norm minus 1 g, g.
+    #[serde(rename = "metric_hfenplus", alias = "hfenplus")]
     Hfenplus,
     /// Mean amplitude deviation, g.
+    #[serde(rename = "metric_mad", alias = "mad")]
     Mad,
     /// METs from the per-minute maximum of 1 s ENMO (White et al.), MET.
+    #[serde(rename = "metric_enmo_met", alias = "enmo_met")]
     EnmoMet,
 }
 
@@ -82,13 +90,15 @@ impl Default for MetricOptions {
 }
 
 /// A set of cut-points: the metric and the upper bounds of sedentary, light and moderate.
+/// Written as SKDH's dict: `{metric: metric_enmo, kwargs: {...}, sedentary, light, moderate}`
+/// (`kwargs` may be left out or null here; SKDH requires it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cutpoints {
     /// Metric the thresholds apply to.
     pub metric: Metric,
     /// Metric options.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "options_or_null")]
     pub kwargs: MetricOptions,
     /// Upper bound of sedentary (metric units).
     pub sedentary: f64,
@@ -96,6 +106,10 @@ pub struct Cutpoints {
     pub light: f64,
     /// Upper bound of moderate (vigorous above).
     pub moderate: f64,
+}
+
+fn options_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<MetricOptions, D::Error> {
+    Ok(Option::<MetricOptions>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Activity levels SKDH reports.
@@ -272,9 +286,9 @@ fn filtered_norm(
     a: Axes<'_>,
     sos: &[crate::preprocessing::filter::Section],
 ) -> Result<Vec<f64>, FilterError> {
-    let fx = sosfiltfilt(sos, a.x)?;
-    let fy = sosfiltfilt(sos, a.y)?;
-    let fz = sosfiltfilt(sos, a.z)?;
+    // The three axes filtered together: bit-identical to one at a time, about twice as fast.
+    let f = sosfiltfilt_many(sos, &[a.x, a.y, a.z])?;
+    let (fx, fy, fz) = (&f[0], &f[1], &f[2]);
     Ok((0..fx.len())
         .map(|i| (fx[i] * fx[i] + fy[i] * fy[i] + fz[i] * fz[i]).sqrt())
         .collect())

@@ -457,13 +457,14 @@ impl WakeDay {
             let rows = (m.len() - wlen) / skip + 1;
             for r in 0..rows {
                 let w = &m[r * skip..r * skip + wlen];
+                let [pss, flat, ent] = features::spectral_features(w, fs, 2, 0.0, 10.0);
                 self.feats[k].push([
                     features::signal_entropy(w),
                     features::sample_entropy(w, 4, 1.0),
                     features::permutation_entropy(w, 3, 1, true),
-                    features::power_spectral_sum(w, fs, 2, 0.0, 10.0),
-                    features::spectral_flatness(w, fs, 2, 0.0, 10.0),
-                    features::spectral_entropy(w, fs, 2, 0.0, 10.0),
+                    pss,
+                    flat,
+                    ent,
                     features::sparc(w, fs, 4, 10.0, 0.05),
                 ]);
             }

@@ -4,6 +4,55 @@
 
 use std::f64::consts::PI;
 
+/// Twiddle factors of a radix-2 FFT of one size: for each stage (butterfly span 2, 4, ... n),
+/// `exp(-2 pi i k / span)` for `k < span / 2`, each computed directly (not by recurrence) to keep
+/// the error at a few ulp. The signal features run thousands of same-length FFTs per day, so
+/// the tables are made once per length (see [`twiddles`]).
+struct Twiddles {
+    stages: Vec<Vec<(f64, f64)>>,
+}
+
+impl Twiddles {
+    fn new(n: usize) -> Self {
+        let mut stages = Vec::new();
+        let mut len = 2;
+        while len <= n {
+            let ang = -2.0 * PI / len as f64;
+            stages.push(
+                (0..len / 2)
+                    .map(|k| ((ang * k as f64).cos(), (ang * k as f64).sin()))
+                    .collect(),
+            );
+            len <<= 1;
+        }
+        Self { stages }
+    }
+}
+
+/// Most lengths a thread keeps tables for; a day uses a handful (3 window lengths, 2 pads).
+const TWIDDLE_CACHE_MAX: usize = 16;
+
+thread_local! {
+    static TWIDDLES: std::cell::RefCell<Vec<(usize, std::rc::Rc<Twiddles>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The twiddle tables for length `n`, made on first use in this thread.
+fn twiddles(n: usize) -> std::rc::Rc<Twiddles> {
+    TWIDDLES.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some((_, t)) = c.iter().find(|(m, _)| *m == n) {
+            return t.clone();
+        }
+        if c.len() >= TWIDDLE_CACHE_MAX {
+            c.remove(0);
+        }
+        let t = std::rc::Rc::new(Twiddles::new(n));
+        c.push((n, t.clone()));
+        t
+    })
+}
+
 /// In-place radix-2 complex FFT (forward, unnormalised); `re.len()` must be a power of two.
 fn fft(re: &mut [f64], im: &mut [f64]) {
     let n = re.len();
@@ -23,17 +72,13 @@ fn fft(re: &mut [f64], im: &mut [f64]) {
             im.swap(i, j);
         }
     }
+    let tw = twiddles(n);
     let mut len = 2;
-    while len <= n {
-        let ang = -2.0 * PI / len as f64;
+    for stage in &tw.stages {
         let half = len / 2;
-        // twiddles computed directly (not by recurrence) to keep the error at a few ulp
-        let tw: Vec<(f64, f64)> = (0..half)
-            .map(|k| ((ang * k as f64).cos(), (ang * k as f64).sin()))
-            .collect();
         let mut s = 0;
         while s < n {
-            for (k, &(wr, wi)) in tw.iter().enumerate() {
+            for (k, &(wr, wi)) in stage.iter().enumerate() {
                 let (a, b) = (s + k, s + k + half);
                 let xr = re[b] * wr - im[b] * wi;
                 let xi = re[b] * wi + im[b] * wr;
@@ -238,59 +283,141 @@ fn normalised_spectrum(
     (sp, il, ih)
 }
 
+/// A normalised spectrum and its 1-based band `[il, ih]`, shared by the three spectral
+/// features so that a window needs one FFT for all of them.
+struct BandSpectrum {
+    sp: Vec<f64>,
+    il: usize,
+    ih: usize,
+    nfft: usize,
+}
+
+impl BandSpectrum {
+    fn new(x: &[f64], fs: f64, padlevel: i32, lo: f64, hi: f64) -> Self {
+        let (sp, il, ih) = normalised_spectrum(x, fs, padlevel, lo, hi);
+        Self {
+            sp,
+            il,
+            ih,
+            nfft: spectral_nfft(x.len(), padlevel),
+        }
+    }
+
+    /// The band's values (empty when the band is empty).
+    fn band(&self) -> &[f64] {
+        self.sp
+            .get(self.il.saturating_sub(1)..self.ih)
+            .unwrap_or(&[])
+    }
+
+    fn power_sum(&self, fs: f64) -> f64 {
+        let (sp, il, ih) = (&self.sp, self.il, self.ih);
+        if il > ih {
+            return 0.0;
+        }
+        let mut imax = il;
+        for i in il..=ih {
+            if sp[i - 1] > sp[imax - 1] {
+                imax = i;
+            }
+        }
+        let nf = self.nfft as f64;
+        let w_lo = (0.5 * nf / fs * 2.0).ceil() as i64;
+        let w_hi = (0.5 * nf / fs * 2.0).floor() as i64;
+        let l = (imax as i64 - w_lo).max(1) as usize;
+        let h = (imax as i64 + w_hi).min(self.nfft as i64) as usize;
+        (l..=h).map(|i| sp[i - 1]).sum()
+    }
+
+    fn entropy(&self) -> f64 {
+        let log2 = 2f64.ln();
+        let cut = ((self.ih as f64 - self.il as f64 + 1.0).ln()) / log2;
+        let mut s = 0.0;
+        for &v in self.band() {
+            s -= v.ln() / log2 * v;
+        }
+        s / cut
+    }
+
+    fn flatness(&self) -> f64 {
+        let band = self.band();
+        let cnt = band.len() as f64;
+        let mean = band.iter().sum::<f64>() / cnt;
+        let mut logsum = 0.0;
+        let mut prod = 1.0;
+        for &v in band {
+            prod *= v;
+            if !(1e-64..=1e64).contains(&prod) {
+                logsum += prod.ln();
+                prod = 1.0;
+            }
+        }
+        let gm = ((logsum + prod.ln()) / cnt).exp();
+        10.0 * (gm / mean).ln() / 10f64.ln()
+    }
+}
+
 /// Sum of the normalised power within +/- 0.5 Hz of the dominant frequency
 /// (SKDH `PowerSpectralSum`).
 pub fn power_spectral_sum(x: &[f64], fs: f64, padlevel: i32, lo: f64, hi: f64) -> f64 {
-    let nfft = spectral_nfft(x.len(), padlevel);
-    let (sp, il, ih) = normalised_spectrum(x, fs, padlevel, lo, hi);
-    if il > ih {
-        return 0.0;
-    }
-    let mut imax = il;
-    for i in il..=ih {
-        if sp[i - 1] > sp[imax - 1] {
-            imax = i;
-        }
-    }
-    let nf = nfft as f64;
-    let w_lo = (0.5 * nf / fs * 2.0).ceil() as i64;
-    let w_hi = (0.5 * nf / fs * 2.0).floor() as i64;
-    let l = (imax as i64 - w_lo).max(1) as usize;
-    let h = (imax as i64 + w_hi).min(nfft as i64) as usize;
-    (l..=h).map(|i| sp[i - 1]).sum()
+    BandSpectrum::new(x, fs, padlevel, lo, hi).power_sum(fs)
 }
 
 /// Spectral entropy of the normalised spectrum, normalised by log2 of the number of bins
 /// (SKDH `SpectralEntropy`).
 pub fn spectral_entropy(x: &[f64], fs: f64, padlevel: i32, lo: f64, hi: f64) -> f64 {
-    let (sp, il, ih) = normalised_spectrum(x, fs, padlevel, lo, hi);
-    let log2 = 2f64.ln();
-    let cut = ((ih as f64 - il as f64 + 1.0).ln()) / log2;
-    let mut s = 0.0;
-    for i in il..=ih {
-        s -= sp[i - 1].ln() / log2 * sp[i - 1];
-    }
-    s / cut
+    BandSpectrum::new(x, fs, padlevel, lo, hi).entropy()
 }
 
 /// Spectral flatness in dB: geometric over arithmetic mean of the normalised spectrum
 /// (SKDH `SpectralFlatness`).
 pub fn spectral_flatness(x: &[f64], fs: f64, padlevel: i32, lo: f64, hi: f64) -> f64 {
-    let (sp, il, ih) = normalised_spectrum(x, fs, padlevel, lo, hi);
-    let band = &sp[il - 1..ih];
-    let cnt = band.len() as f64;
-    let mean = band.iter().sum::<f64>() / cnt;
-    let mut logsum = 0.0;
-    let mut prod = 1.0;
-    for &v in band {
-        prod *= v;
-        if !(1e-64..=1e64).contains(&prod) {
-            logsum += prod.ln();
-            prod = 1.0;
+    BandSpectrum::new(x, fs, padlevel, lo, hi).flatness()
+}
+
+/// [`power_spectral_sum`], [`spectral_flatness`] and [`spectral_entropy`] of one window from a
+/// single FFT (same values as the three calls).
+pub fn spectral_features(x: &[f64], fs: f64, padlevel: i32, lo: f64, hi: f64) -> [f64; 3] {
+    let b = BandSpectrum::new(x, fs, padlevel, lo, hi);
+    [b.power_sum(fs), b.flatness(), b.entropy()]
+}
+
+/// Sum of the normalised power in `[lo, hi]` Hz over the power (or modulus) of the whole
+/// one-sided spectrum, from bin 0 or (with `demean`) bin 1 (SKDH `RangePowerSum` with
+/// `normalize`), of the length-`2 nfft` zero-padded FFT; a ratio, no unit. Without `normalize`
+/// the sum itself (units of the squared FFT, whose scale SKDH's real FFT fixes: not offered).
+pub fn range_power_sum_normalised(
+    x: &[f64],
+    fs: f64,
+    padlevel: i32,
+    lo: f64,
+    hi: f64,
+    demean: bool,
+    use_modulus: bool,
+) -> f64 {
+    let nfft = spectral_nfft(x.len(), padlevel);
+    let nf = nfft as f64;
+    let ihcut = ((hi / (fs / 2.0) * (nf - 1.0) + 1.0).floor() as i64)
+        .min(nfft as i64 + 1)
+        .min(nfft as i64);
+    let ilcut = ((lo / (fs / 2.0) * (nf - 1.0) + 1.0).ceil() as i64).max(1);
+    let mut sp = power_spectrum(x, 2 * nfft);
+    if use_modulus {
+        for v in &mut sp {
+            *v = v.sqrt();
         }
     }
-    let gm = ((logsum + prod.ln()) / cnt).exp();
-    10.0 * (gm / mean).ln() / 10f64.ln()
+    let sum = |a: i64, b: i64| -> f64 {
+        if a > b || a < 1 {
+            0.0
+        } else {
+            sp[(a - 1) as usize..(b as usize).min(sp.len())]
+                .iter()
+                .sum()
+        }
+    };
+    let istart = if demean { 2 } else { 1 };
+    sum(ilcut, ihcut) / sum(istart, nfft as i64)
 }
 
 /// Spectral arc length (SPARC) smoothness (SKDH `SPARC`).
@@ -337,6 +464,50 @@ mod tests {
         let p = power_spectrum(&x, n);
         assert!((p[3] - 64.0).abs() < 1e-9);
         assert!(p[2] < 1e-20 && p[4] < 1e-20);
+    }
+
+    #[test]
+    fn one_fft_gives_the_three_spectral_features_bit_for_bit() {
+        let x: Vec<f64> = (0..300)
+            .map(|i| (0.3 * f64::from(i)).sin().abs() * 0.1 + f64::from(i % 13) * 1e-3)
+            .collect();
+        for len in [37, 180, 300] {
+            let w = &x[..len];
+            let [p, f, e] = spectral_features(w, 0.2, 2, 0.0, 10.0);
+            assert_eq!(
+                p.to_bits(),
+                power_spectral_sum(w, 0.2, 2, 0.0, 10.0).to_bits()
+            );
+            assert_eq!(
+                f.to_bits(),
+                spectral_flatness(w, 0.2, 2, 0.0, 10.0).to_bits()
+            );
+            assert_eq!(
+                e.to_bits(),
+                spectral_entropy(w, 0.2, 2, 0.0, 10.0).to_bits()
+            );
+        }
+        // cached twiddles: a second transform of the same length gives the same bits
+        let a = power_spectrum(&x[..256], 512);
+        let b = power_spectrum(&x[..256], 512);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn range_power_of_a_band_limited_signal() {
+        // 1.5 Hz at 50 Hz: nearly all power lies in 0.6-2.5 Hz
+        let sine: Vec<f64> = (0..750)
+            .map(|i| 0.3 * (2.0 * PI * 1.5 * f64::from(i) / 50.0).sin())
+            .collect();
+        let r = range_power_sum_normalised(&sine, 50.0, 0, 0.6, 2.5, false, false);
+        assert!(r > 0.9 && r <= 1.0, "{r}");
+        // a 1 g offset puts most power at (and, zero-padded, near) 0 Hz; demean drops bin 0
+        let g: Vec<f64> = sine.iter().map(|v| v + 1.0).collect();
+        let with_dc = range_power_sum_normalised(&g, 50.0, 0, 0.6, 2.5, false, false);
+        let demeaned = range_power_sum_normalised(&g, 50.0, 0, 0.6, 2.5, true, false);
+        assert!(with_dc < 0.1 && demeaned > with_dc, "{with_dc} {demeaned}");
+        let modulus = range_power_sum_normalised(&sine, 50.0, 0, 0.6, 2.5, false, true);
+        assert!(modulus > 0.0 && modulus < r, "{modulus}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod cutpoints;
 pub mod endpoints;
 pub mod features;
+pub mod staudenmayer;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,8 +17,10 @@ use crate::table::{ColumnData, Table};
 use cutpoints::{Cutpoints, MetricError, compute_metric};
 use endpoints::{FEATURE_MINUTES, FEATURE_NAMES, FRAG_LEVELS, LEVELS, WakeDay};
 
-/// Cut-points as written in a config: a built-in name or a custom set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Cut-points as written in a config: a built-in name or a custom set in SKDH's dict shape
+/// (`{metric: metric_enmo, kwargs: {take_abs: false}, sedentary: 0.05, light: 0.11,
+/// moderate: 0.44}`, which is also how SKDH saves any cut-points in a `.skdh` pipeline file).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum CutpointsSpec {
     /// One of SKDH's named sets, e.g. `"migueles_wrist_adult"`.
@@ -26,8 +29,26 @@ pub enum CutpointsSpec {
     Custom(Cutpoints),
 }
 
+// Hand-written so that a malformed custom set reports its own field (an untagged enum would
+// only say that no variant matched).
+impl<'de> Deserialize<'de> for CutpointsSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => Ok(CutpointsSpec::Name(s)),
+            v @ serde_json::Value::Object(_) => serde_json::from_value::<Cutpoints>(v)
+                .map(CutpointsSpec::Custom)
+                .map_err(|e| D::Error::custom(format!("custom cutpoints: {e}"))),
+            other => Err(D::Error::custom(format!(
+                "cutpoints: expected a set name or {{metric, kwargs, sedentary, light, moderate}}, \
+                 got {other}"
+            ))),
+        }
+    }
+}
+
 impl CutpointsSpec {
-    /// The cut-points, or an error naming the unknown set.
+    /// The cut-points, or an error naming the unknown set or the bad threshold.
     pub fn resolve(&self) -> Result<Cutpoints, ActivityError> {
         match self {
             CutpointsSpec::Name(n) => Cutpoints::named(n).ok_or_else(|| {
@@ -36,7 +57,17 @@ impl CutpointsSpec {
                     Cutpoints::NAMES.join(", ")
                 ))
             }),
-            CutpointsSpec::Custom(c) => Ok(c.clone()),
+            CutpointsSpec::Custom(c) => {
+                let t = [c.sedentary, c.light, c.moderate];
+                if t.iter().any(|v| !v.is_finite()) || !(t[0] <= t[1] && t[1] <= t[2]) {
+                    return Err(ActivityError::Param(format!(
+                        "cutpoints: sedentary <= light <= moderate must be finite and ordered \
+                         (got {}, {}, {})",
+                        t[0], t[1], t[2]
+                    )));
+                }
+                Ok(c.clone())
+            }
         }
     }
 }
@@ -67,6 +98,9 @@ pub struct ActivityParams {
     /// Day window [base hour, period hours], or null for the whole recording as one day.
     /// Default [0, 24].
     pub day_window: Option<[u32; 2]>,
+    /// Whether the pipeline writes the per-epoch table `activity_epochs`. Default true (SKDH's
+    /// default is false: there the per-epoch CSV is an extra file, here a standard output).
+    pub save_epoch_data: bool,
 }
 
 impl Default for ActivityParams {
@@ -82,6 +116,7 @@ impl Default for ActivityParams {
             min_wear_time: 10,
             cutpoints: CutpointsSpec::Name("migueles_wrist_adult".into()),
             day_window: Some([0, 24]),
+            save_epoch_data: true,
         }
     }
 }
@@ -234,19 +269,95 @@ fn around1(v: f64) -> f64 {
     (v * 10.0).round_ties_even() / 10.0
 }
 
-struct DayRow {
+/// One day window's row: the date columns SKDH's activity classes share, and the endpoints.
+pub(crate) struct DayRow {
     date: String,
     start: String,
     end: String,
     weekday: String,
     n_hours: f64,
-    n_wear_hours: f64,
-    n_wear_wake_hours: f64,
+    pub(crate) n_wear_hours: f64,
+    pub(crate) n_wear_wake_hours: f64,
     total_min: f64,
-    wear_min: f64,
-    wear_wake_min: f64,
-    wake: Vec<f64>,
+    pub(crate) wear_min: f64,
+    pub(crate) wear_wake_min: f64,
+    pub(crate) wake: Vec<f64>,
     sleep: [f64; 5],
+}
+
+impl DayRow {
+    /// The row of day window `[ds, de]` (sample indices, `de < time.len()`) with its date
+    /// columns (as SKDH's `_update_date_results`) and `ncols` NaN wake endpoints.
+    pub(crate) fn new(
+        clock: &LocalClock,
+        time: &[f64],
+        ds: usize,
+        de: usize,
+        day_start_hour: i64,
+        ncols: usize,
+    ) -> Result<Self, ActivityError> {
+        let start_dt = clock.round_minute(time[ds])?;
+        // a window that starts before the base hour belongs to the previous day's window
+        let window_start = if i64::from(start_dt.hour()) < day_start_hour {
+            start_dt
+                .checked_sub(jiff::SignedDuration::from_hours(24))
+                .map_err(|_| DayError::Time(time[ds]))?
+        } else {
+            start_dt.clone()
+        };
+        Ok(DayRow {
+            date: window_start.strftime("%Y-%m-%d").to_string(),
+            start: start_dt.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+            end: clock.minute_string(time[de])?,
+            weekday: weekday_name(&window_start).to_string(),
+            n_hours: around1((time[de.saturating_sub(1).max(ds)] - time[ds]) / 3600.0),
+            n_wear_hours: f64::NAN,
+            n_wear_wake_hours: f64::NAN,
+            total_min: around1((time[de.saturating_sub(1).max(ds)] - time[ds]) / 60.0),
+            wear_min: f64::NAN,
+            wear_wake_min: f64::NAN,
+            wake: vec![f64::NAN; ncols],
+            sleep: [f64::NAN; 5],
+        })
+    }
+}
+
+/// A table with the 11 date and wear columns of `rows`, in SKDH's order.
+pub(crate) fn day_table(name: &str, rows: &[DayRow]) -> Table {
+    let col_s = |f: &dyn Fn(&DayRow) -> String| ColumnData::Str(rows.iter().map(f).collect());
+    let col_f = |f: &dyn Fn(&DayRow) -> f64| ColumnData::F64(rows.iter().map(f).collect());
+    Table::new(name)
+        .with("Date", None, col_s(&|r| r.date.clone()))
+        .with(
+            "Day Start Timestamp",
+            Some("local time"),
+            col_s(&|r| r.start.clone()),
+        )
+        .with(
+            "Day End Timestamp",
+            Some("local time"),
+            col_s(&|r| r.end.clone()),
+        )
+        .with("Weekday", None, col_s(&|r| r.weekday.clone()))
+        .with(
+            "Day N",
+            None,
+            ColumnData::I64((1..=rows.len() as i64).collect()),
+        )
+        .with("N hours", Some("h"), col_f(&|r| r.n_hours))
+        .with("N wear hours", Some("h"), col_f(&|r| r.n_wear_hours))
+        .with(
+            "N wear wake hours",
+            Some("h"),
+            col_f(&|r| r.n_wear_wake_hours),
+        )
+        .with("Total Minutes", Some("min"), col_f(&|r| r.total_min))
+        .with("Wear Minutes", Some("min"), col_f(&|r| r.wear_min))
+        .with(
+            "Wear Wake Minutes",
+            Some("min"),
+            col_f(&|r| r.wear_wake_min),
+        )
 }
 
 /// Computes the activity tables. Days with fewer than `min_wear_time` wear hours keep NaN
@@ -294,28 +405,7 @@ pub fn activity(
     for (iday, &(ds, de)) in days.iter().enumerate() {
         let de = de.min(n - 1);
         let ds = ds.min(de);
-        let start_dt = inp.clock.round_minute(time[ds])?;
-        let window_start = if i64::from(start_dt.hour()) < day_start_hour {
-            start_dt
-                .checked_sub(jiff::SignedDuration::from_hours(24))
-                .map_err(|_| DayError::Time(time[ds]))?
-        } else {
-            start_dt.clone()
-        };
-        let mut row = DayRow {
-            date: window_start.strftime("%Y-%m-%d").to_string(),
-            start: start_dt.strftime("%Y-%m-%d %H:%M:%S").to_string(),
-            end: inp.clock.minute_string(time[de])?,
-            weekday: weekday_name(&window_start).to_string(),
-            n_hours: around1((time[de.saturating_sub(1).max(ds)] - time[ds]) / 3600.0),
-            n_wear_hours: f64::NAN,
-            n_wear_wake_hours: f64::NAN,
-            total_min: around1((time[de.saturating_sub(1).max(ds)] - time[ds]) / 60.0),
-            wear_min: f64::NAN,
-            wear_wake_min: f64::NAN,
-            wake: vec![f64::NAN; ncols],
-            sleep: [f64::NAN; 5],
-        };
+        let mut row = DayRow::new(inp.clock, time, ds, de, day_start_hour, ncols)?;
         let dwear = day_intersection(
             &[WindowSet {
                 bouts: wear,
@@ -438,41 +528,8 @@ pub fn activity(
         rows.push(row);
     }
 
-    let mut daily = Table::new("activity_daily");
-    let col_s = |f: &dyn Fn(&DayRow) -> String| ColumnData::Str(rows.iter().map(f).collect());
     let col_f = |f: &dyn Fn(&DayRow) -> f64| ColumnData::F64(rows.iter().map(f).collect());
-    daily = daily
-        .with("Date", None, col_s(&|r| r.date.clone()))
-        .with(
-            "Day Start Timestamp",
-            Some("local time"),
-            col_s(&|r| r.start.clone()),
-        )
-        .with(
-            "Day End Timestamp",
-            Some("local time"),
-            col_s(&|r| r.end.clone()),
-        )
-        .with("Weekday", None, col_s(&|r| r.weekday.clone()))
-        .with(
-            "Day N",
-            None,
-            ColumnData::I64((1..=rows.len() as i64).collect()),
-        )
-        .with("N hours", Some("h"), col_f(&|r| r.n_hours))
-        .with("N wear hours", Some("h"), col_f(&|r| r.n_wear_hours))
-        .with(
-            "N wear wake hours",
-            Some("h"),
-            col_f(&|r| r.n_wear_wake_hours),
-        )
-        .with("Total Minutes", Some("min"), col_f(&|r| r.total_min))
-        .with("Wear Minutes", Some("min"), col_f(&|r| r.wear_min))
-        .with(
-            "Wear Wake Minutes",
-            Some("min"),
-            col_f(&|r| r.wear_wake_min),
-        );
+    let mut daily = day_table("activity_daily", &rows);
     for (k, (name, unit)) in wake_columns(p, epoch_s, metric_unit)
         .into_iter()
         .enumerate()

@@ -20,8 +20,8 @@
 
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
-use super::npz::{open_zip, zipscan};
-use super::{DataIssue, Format, HeaderFacts, ReadError, Recording};
+use super::npz::{bounded_entry, open_zip, zipscan};
+use super::{DataIssue, Format, HeaderFacts, InflateLimits, ReadError, Recording};
 
 /// .NET ticks (100 ns since 0001-01-01) at the unix epoch.
 const TICKS_AT_UNIX_EPOCH: i64 = 621_355_968_000_000_000;
@@ -551,17 +551,28 @@ fn device_name(info: &Info) -> String {
 }
 
 /// Reads a whole `.gt3x` / `.agdc` archive. `log.bin` is decoded as a stream (one record in
-/// memory at a time); problems that do not stop the read are in [`Recording::issues`].
+/// memory at a time); problems that do not stop the read are in [`Recording::issues`]. Entries
+/// are bounded by the default [`InflateLimits`].
 pub fn read<R: Read + Seek>(reader: R, opts: &Gt3xOptions) -> Result<Recording, ReadError> {
+    read_with_limits(reader, opts, &InflateLimits::default())
+}
+
+/// [`read`] with explicit zip-bomb bounds: `log.bin`, `activity.bin` and `lux.bin` are refused
+/// when they declare more than `limits` allow, and never inflated past their declared size.
+pub fn read_with_limits<R: Read + Seek>(
+    reader: R,
+    opts: &Gt3xOptions,
+    limits: &InflateLimits,
+) -> Result<Recording, ReadError> {
     let mut zip = open_zip(reader)?;
     let info = read_text_entry(&mut zip, "info.txt")?
         .map(|t| parse_info(&t))
         .unwrap_or_default();
     let calibration_text = read_text_entry(&mut zip, "calibration.json")?;
     if zip.index_for_name("log.bin").is_some() {
-        read_log(&mut zip, &info, calibration_text.as_deref(), opts)
+        read_log(&mut zip, &info, calibration_text.as_deref(), opts, limits)
     } else if zip.index_for_name("activity.bin").is_some() {
-        read_neo(&mut zip, &info)
+        read_neo(&mut zip, &info, limits)
     } else {
         Err(ReadError::UnknownFormat(
             "zip archive has neither log.bin nor activity.bin".into(),
@@ -574,12 +585,9 @@ fn read_log<R: Read + Seek>(
     info: &Info,
     calibration_text: Option<&[u8]>,
     opts: &Gt3xOptions,
+    limits: &InflateLimits,
 ) -> Result<Recording, ReadError> {
-    let entry = zip.by_name("log.bin").map_err(|e| ReadError::Corrupt {
-        offset: 0,
-        what: format!("log.bin: {e}"),
-    })?;
-    let base = entry.data_start().unwrap_or(0);
+    let (entry, _, base) = bounded_entry(zip, "log.bin", limits)?;
     let mut issues = Vec::new();
     let mut stream = BufReader::with_capacity(64 * 1024, entry);
 
@@ -696,6 +704,7 @@ fn neo_lux(serial: Option<&str>) -> (f64, f64) {
 fn read_neo<R: Read + Seek>(
     zip: &mut zip::ZipArchive<R>,
     info: &Info,
+    limits: &InflateLimits,
 ) -> Result<Recording, ReadError> {
     let fs = info.sample_rate.ok_or_else(|| ReadError::Corrupt {
         offset: 0,
@@ -708,10 +717,7 @@ fn read_neo<R: Read + Seek>(
     let scale = info.accel_scale.unwrap_or(341.0);
     // Lux first (small, one value per second) so that activity.bin can stream.
     let lux: Option<Vec<f64>> = if zip.index_for_name("lux.bin").is_some() {
-        let entry = zip.by_name("lux.bin").map_err(|e| ReadError::Corrupt {
-            offset: 0,
-            what: format!("lux.bin: {e}"),
-        })?;
+        let (entry, _, _) = bounded_entry(zip, "lux.bin", limits)?;
         let (k, max) = neo_lux(info.serial.as_deref());
         let mut raw = Vec::new();
         BufReader::new(entry)
@@ -735,13 +741,7 @@ fn read_neo<R: Read + Seek>(
     } else {
         None
     };
-    let entry = zip
-        .by_name("activity.bin")
-        .map_err(|e| ReadError::Corrupt {
-            offset: 0,
-            what: format!("activity.bin: {e}"),
-        })?;
-    let base = entry.data_start().unwrap_or(0);
+    let (entry, _, base) = bounded_entry(zip, "activity.bin", limits)?;
     let mut stream = BufReader::with_capacity(64 * 1024, entry);
     let mut rec = Recording::default();
     let mut chunk = vec![0u8; 9 * 4096];

@@ -9,6 +9,7 @@
 //! Readers never panic on any byte sequence and never read past what the header allows; bad input
 //! gives a [`ReadError`] that names the byte offset.
 
+pub mod apdm;
 pub mod csv;
 pub mod cwa;
 pub mod geneactiv;
@@ -34,6 +35,8 @@ pub enum Format {
     Npz,
     /// Apache Parquet with `time`, `accel_x`, `accel_y`, `accel_z` columns.
     Parquet,
+    /// APDM Opal HDF5 (`.h5`), one sensor chosen by its label.
+    Apdm,
 }
 
 impl Format {
@@ -46,6 +49,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Npz => "npz",
             Format::Parquet => "parquet",
+            Format::Apdm => "apdm",
         }
     }
 }
@@ -156,6 +160,32 @@ impl Recording {
     pub fn is_empty(&self) -> bool {
         self.time.is_empty()
     }
+
+    /// Checks the invariant that every per-sample array has the length of `time`; the
+    /// [`ReadError::Corrupt`] names the first array that differs and both lengths. Every reader
+    /// that assembles columns from separate sources ends with it.
+    pub fn check_lengths(&self) -> Result<(), ReadError> {
+        let mut cols = vec![
+            ("time", self.time.len()),
+            ("accel x", self.accel.x.len()),
+            ("accel y", self.accel.y.len()),
+            ("accel z", self.accel.z.len()),
+        ];
+        if let Some(g) = &self.gyro {
+            cols.extend([
+                ("gyro x", g.x.len()),
+                ("gyro y", g.y.len()),
+                ("gyro z", g.z.len()),
+            ]);
+        }
+        if let Some(t) = &self.temperature {
+            cols.push(("temperature", t.len()));
+        }
+        if let Some(l) = &self.light {
+            cols.push(("light", l.len()));
+        }
+        check_same_len(&cols)
+    }
 }
 
 /// Why a file could not be read. Offsets are byte offsets into the file.
@@ -183,6 +213,15 @@ pub enum ReadError {
     /// The format is known but this variant of it is not supported.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// A structure declares more data than a limit allows (e.g. a zip entry that would inflate
+    /// beyond [`InflateLimits::max_entry_bytes`]); nothing of it was decoded.
+    #[error("too large at byte {offset}: {what}")]
+    TooLarge {
+        /// Byte offset of the structure (e.g. the zip entry's local header).
+        offset: u64,
+        /// What it declares and the limit it exceeds.
+        what: String,
+    },
     /// An I/O error from the underlying reader.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
@@ -195,6 +234,38 @@ pub enum ReadError {
 /// fetch with a ranged GET for [`read_header`]).
 pub const HEADER_PREFIX_LEN: usize = 64 * 1024;
 
+/// Most bytes deflate can produce from one compressed byte (zlib's bound: a 258-byte match per
+/// bit pair is ~1032:1). A zip entry declaring a larger ratio lies about its size.
+pub const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// Bounds on what one entry of a compressed container (the arrays of an `.npz`, `log.bin` /
+/// `activity.bin` / `lux.bin` of a `.gt3x`) may inflate to, so that a zip bomb cannot exhaust
+/// memory. An entry is refused before anything is inflated when its declared uncompressed size
+/// exceeds `max_entry_bytes` ([`ReadError::TooLarge`]) or [`MAX_DEFLATE_RATIO`] times its
+/// compressed size ([`ReadError::Corrupt`]), and no entry is ever inflated past its declared
+/// size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InflateLimits {
+    /// Largest uncompressed size one entry may declare, bytes. Default
+    /// [`InflateLimits::DEFAULT_MAX_ENTRY_BYTES`] (4 GiB: a 7-day 100 Hz `accel` array in f8 is
+    /// 1.5 GB).
+    pub max_entry_bytes: u64,
+}
+
+impl InflateLimits {
+    /// The default of [`InflateLimits::max_entry_bytes`], bytes (4 GiB).
+    pub const DEFAULT_MAX_ENTRY_BYTES: u64 = 4 << 30;
+}
+
+impl Default for InflateLimits {
+    fn default() -> Self {
+        Self {
+            max_entry_bytes: Self::DEFAULT_MAX_ENTRY_BYTES,
+        }
+    }
+}
+
 /// Options of [`read_file`]: the format (or `None` to detect it) and each reader's options.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadOptions {
@@ -206,6 +277,10 @@ pub struct ReadOptions {
     pub gt3x: gt3x::Gt3xOptions,
     /// CSV layout (used as given: CSV has no self-description).
     pub csv: self::csv::CsvOptions,
+    /// APDM Opal options: which sensor (`sensor_label`), gravity, time localisation.
+    pub apdm: apdm::ApdmOptions,
+    /// Zip-bomb bounds of the zip-based formats (npz, gt3x).
+    pub inflate: InflateLimits,
 }
 
 /// The lower-case extension of a file name, if any.
@@ -232,6 +307,9 @@ pub fn detect_format(prefix: &[u8], file_name: Option<&str>) -> Option<Format> {
     }
     if prefix.starts_with(self::parquet::MAGIC) {
         return Some(Format::Parquet);
+    }
+    if apdm::is_hdf5(prefix) {
+        return Some(Format::Apdm);
     }
     if prefix.starts_with(&npz::zipscan::LOCAL_SIG) {
         let entries = npz::zipscan::local_entries(prefix);
@@ -262,7 +340,7 @@ pub fn detect_format(prefix: &[u8], file_name: Option<&str>) -> Option<Format> {
 fn unknown_format(prefix: &[u8]) -> ReadError {
     let head: Vec<String> = prefix.iter().take(8).map(|b| format!("{b:02x}")).collect();
     ReadError::UnknownFormat(format!(
-        "the bytes at byte 0 ({}) start no known format (CWA, GENEActiv, GT3X, NPZ, Parquet, CSV)",
+        "the bytes at byte 0 ({}) start no known format (CWA, GENEActiv, GT3X, NPZ, Parquet, APDM HDF5, CSV)",
         head.join(" ")
     ))
 }
@@ -270,8 +348,9 @@ fn unknown_format(prefix: &[u8]) -> ReadError {
 /// Header facts from the first bytes of a file (ideally [`HEADER_PREFIX_LEN`] of them, from a
 /// ranged GET) and, when known, the file size (used to estimate the end). The format is
 /// detected with [`detect_format`]; CSV options are guessed with
-/// [`csv::sniff_options`](self::csv::sniff_options). Parquet keeps its facts in the footer, so
-/// a prefix only confirms the format: use [`read_header_file`] for those.
+/// [`csv::sniff_options`](self::csv::sniff_options). Parquet keeps its facts in the footer and
+/// HDF5 (APDM) spreads them through the file, so a prefix may only confirm the format: use
+/// [`read_header_file`] for those.
 pub fn read_header(
     prefix: &[u8],
     file_size: Option<u64>,
@@ -284,6 +363,7 @@ pub fn read_header(
         Format::Gt3x => gt3x::read_header(prefix, file_size)?,
         Format::Npz => npz::read_header(prefix, file_size)?,
         Format::Parquet => self::parquet::read_header(prefix, file_size)?,
+        Format::Apdm => apdm::read_header(prefix, file_size)?,
         Format::Csv => {
             self::csv::read_header(prefix, file_size, &self::csv::sniff_options(prefix))?
         }
@@ -295,7 +375,8 @@ pub fn read_header(
 
 /// Header facts of a file on disk, reading a bounded amount: the first [`HEADER_PREFIX_LEN`]
 /// bytes, and for zip-based formats (gt3x, npz) and Parquet the directory / footer at the end
-/// with seeks (each read capped at 64 KB).
+/// with seeks (each read capped at 64 KB); for APDM HDF5 the metadata objects and the first and
+/// last time values, wherever they are.
 pub fn read_header_file(path: &std::path::Path) -> Result<HeaderFacts, ReadError> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
@@ -316,6 +397,7 @@ pub fn read_header_file(path: &std::path::Path) -> Result<HeaderFacts, ReadError
         Format::Gt3x => gt3x::read_header_seek(&mut file)?,
         Format::Npz => npz::read_header_seek(&mut file)?,
         Format::Parquet => self::parquet::read_header_seek(&mut file)?,
+        Format::Apdm => apdm::read_header_path(path)?,
         _ => return read_header(&prefix, Some(size), name),
     };
     facts.format = Some(format);
@@ -349,12 +431,31 @@ pub fn read_file(path: &std::path::Path, opts: &ReadOptions) -> Result<Recording
     let mut rec = match format {
         Format::Cwa => cwa::read_file(path, &opts.cwa)?,
         Format::GeneActiv => geneactiv::read(file)?,
-        Format::Gt3x => gt3x::read(std::io::BufReader::new(file), &opts.gt3x)?,
+        Format::Gt3x => {
+            gt3x::read_with_limits(std::io::BufReader::new(file), &opts.gt3x, &opts.inflate)?
+        }
         Format::Csv => self::csv::read(file, &opts.csv)?,
-        Format::Npz => npz::read(std::io::BufReader::new(file))?,
+        Format::Npz => npz::read_with_limits(std::io::BufReader::new(file), &opts.inflate)?,
         Format::Parquet => self::parquet::read(file)?,
+        Format::Apdm => apdm::read_file(path, &opts.apdm)?,
     };
     rec.header.format = Some(format);
     rec.header.file_size = Some(size);
     Ok(rec)
+}
+
+/// Checks that the named per-sample columns all have the length of the first, so that a
+/// [`Recording`] keeps its invariant; the error names the first column that differs and both
+/// lengths. `columns` is `(name, length)` pairs, the reference first.
+pub fn check_same_len(columns: &[(&str, usize)]) -> Result<(), ReadError> {
+    let Some(&(first, n)) = columns.first() else {
+        return Ok(());
+    };
+    match columns.iter().find(|(_, len)| *len != n) {
+        None => Ok(()),
+        Some((name, len)) => Err(ReadError::Corrupt {
+            offset: 0,
+            what: format!("'{name}' has {len} samples but '{first}' has {n}"),
+        }),
+    }
 }

@@ -319,6 +319,9 @@ fn read_inner(file: File, len: u64) -> Result<Recording, ReadError> {
         time,
         ..Recording::default()
     };
+    // Each column reads exactly its row group's row count; this guards that invariant in one
+    // place for every reader that assembles columns.
+    rec.check_lengths()?;
     rec.fs = super::csv::rate_from_times(&rec.time).unwrap_or(0.0);
     let mut channels = vec!["accel".to_string()];
     for (name, present) in [

@@ -99,17 +99,52 @@ pub struct Calibration {
 }
 
 impl Calibration {
-    /// Applies the calibration to acceleration (in place), g.
+    /// Applies the calibration to acceleration (in place), g. Samples beyond the end of a
+    /// shorter temperature get no temperature term.
     pub fn apply(&self, x: &mut [f64], y: &mut [f64], z: &mut [f64], temperature: Option<&[f64]>) {
         for (k, ax) in [x, y, z].into_iter().enumerate() {
-            for (i, v) in ax.iter_mut().enumerate() {
-                let mut c = (*v + self.offset[k]) * self.scale[k];
-                if let Some(t) = temperature {
-                    c += (t[i] - self.temperature_mean) * self.temperature_scale[k];
-                }
-                *v = c;
+            let (o, s) = (self.offset[k], self.scale[k]);
+            let (tm, ts) = (self.temperature_mean, self.temperature_scale[k]);
+            let t = temperature.unwrap_or(&[]);
+            let m = if temperature.is_some() {
+                t.len().min(ax.len())
+            } else {
+                0
+            };
+            let (with_t, rest) = ax.split_at_mut(m);
+            for (v, &tv) in with_t.iter_mut().zip(t) {
+                *v = (*v + o) * s + (tv - tm) * ts;
+            }
+            for v in rest {
+                *v = (*v + o) * s;
             }
         }
+    }
+
+    /// The calibrated copy of `accel` (x, y, z), g: the same values as [`Calibration::apply`]
+    /// on a clone, without first copying the uncalibrated data.
+    pub fn applied(&self, accel: Axes<'_>, temperature: Option<&[f64]>) -> [Vec<f64>; 3] {
+        let axes = accel.axes();
+        std::array::from_fn(|k| {
+            let ax = axes[k];
+            let (o, s) = (self.offset[k], self.scale[k]);
+            let (tm, ts) = (self.temperature_mean, self.temperature_scale[k]);
+            let t = temperature.unwrap_or(&[]);
+            let m = if temperature.is_some() {
+                t.len().min(ax.len())
+            } else {
+                0
+            };
+            let mut out = Vec::with_capacity(ax.len());
+            out.extend(
+                ax[..m]
+                    .iter()
+                    .zip(t)
+                    .map(|(&v, &tv)| (v + o) * s + (tv - tm) * ts),
+            );
+            out.extend(ax[m..].iter().map(|&v| (v + o) * s));
+            out
+        })
     }
 }
 
@@ -133,15 +168,11 @@ impl Store {
         }
         let seg = acc.slice(self.n, end);
         if full >= 1 && rem > self.wlen {
+            let axes = seg.axes();
             for w in 0..full {
                 let s = w * self.wlen;
-                let mut m = [0.0; 3];
-                let mut sd = [0.0; 3];
-                for (k, ax) in seg.axes().iter().enumerate() {
-                    let win = &ax[s..s + self.wlen];
-                    m[k] = stats::mean(win);
-                    sd[k] = stats::std_dev(win, 1);
-                }
+                let win = axes.map(|ax| &ax[s..s + self.wlen]);
+                let (m, sd) = mean_sd3(win);
                 self.rm.push(m);
                 self.rsd.push(sd);
             }
@@ -167,6 +198,43 @@ impl Store {
         }
         self.n += full * self.wlen;
     }
+}
+
+/// `stats::mean` and `stats::std_dev(_, 1)` of three equally long windows, with the same
+/// operations in the same order (so bit-identical), run side by side so that the three
+/// sequential sums overlap instead of waiting on each other.
+// one sample index drives the three windows in lockstep, which is the point
+#[allow(clippy::needless_range_loop)]
+fn mean_sd3(w: [&[f64]; 3]) -> ([f64; 3], [f64; 3]) {
+    let n = w[0].len().min(w[1].len()).min(w[2].len());
+    let mut s = [0.0f64; 3];
+    let mut c = [0.0f64; 3];
+    for i in 0..n {
+        for k in 0..3 {
+            let v = w[k][i];
+            let t = s[k] + v;
+            c[k] += if s[k].abs() >= v.abs() {
+                (s[k] - t) + v
+            } else {
+                (v - t) + s[k]
+            };
+            s[k] = t;
+        }
+    }
+    let m = [0, 1, 2].map(|k| (s[k] + c[k]) / n as f64);
+    let mut ss = [0.0f64; 3];
+    for i in 0..n {
+        for k in 0..3 {
+            let d = w[k][i] - m[k];
+            ss[k] += d * d;
+        }
+    }
+    let sd = if n <= 1 {
+        [f64::NAN; 3]
+    } else {
+        ss.map(|v| (v / (n - 1) as f64).sqrt())
+    };
+    (m, sd)
 }
 
 struct Fit {

@@ -313,30 +313,197 @@ pub fn padlen(sos: &[Section]) -> usize {
 }
 
 /// Zero-phase filtering (forward and backward) with odd padding, like scipy's `sosfiltfilt`.
+/// Returns the filtered signal (as long as `x`); errors when `x` is not longer than
+/// [`padlen`].
 pub fn sosfiltfilt(sos: &[Section], x: &[f64]) -> Result<Vec<f64>, FilterError> {
+    let mut out = sosfiltfilt_many(sos, &[x])?;
+    Ok(out.pop().unwrap_or_default())
+}
+
+/// [`sosfiltfilt`] of several signals with the same filter, bit-identical to filtering each
+/// alone but faster: up to four signals are filtered together, which hides the latency of
+/// the recursion. Returns one filtered signal per input, in order; errors when any input is
+/// not longer than [`padlen`].
+pub fn sosfiltfilt_many(sos: &[Section], xs: &[&[f64]]) -> Result<Vec<Vec<f64>>, FilterError> {
+    let (mut bufs, edge) = sosfiltfilt_padded(sos, xs)?;
+    for (b, x) in bufs.iter_mut().zip(xs) {
+        // the padding is dropped in place: no second signal-sized allocation
+        b.copy_within(edge..edge + x.len(), 0);
+        b.truncate(x.len());
+    }
+    Ok(bufs)
+}
+
+/// The zero-phase filtered signals still carrying their odd padding: the result for input `k`
+/// is `bufs[k][edge..edge + xs[k].len()]`. Lets callers that only read the signal (e.g. the
+/// resampler) skip a copy.
+pub(crate) fn sosfiltfilt_padded(
+    sos: &[Section],
+    xs: &[&[f64]],
+) -> Result<(Vec<Vec<f64>>, usize), FilterError> {
     let edge = padlen(sos);
-    let n = x.len();
-    if n <= edge {
-        return Err(FilterError::TooShort { n, padlen: edge });
-    }
-    let mut ext = Vec::with_capacity(n + 2 * edge);
-    for i in (1..=edge).rev() {
-        ext.push(2.0 * x[0] - x[i]);
-    }
-    ext.extend_from_slice(x);
-    for i in 1..=edge {
-        ext.push(2.0 * x[n - 1] - x[n - 1 - i]);
+    for x in xs {
+        if x.len() <= edge {
+            return Err(FilterError::TooShort {
+                n: x.len(),
+                padlen: edge,
+            });
+        }
     }
     let zi = sosfilt_zi(sos);
-    let x0 = ext[0];
-    let mut z: Vec<[f64; 2]> = zi.iter().map(|z| [z[0] * x0, z[1] * x0]).collect();
-    sosfilt(sos, &mut ext, &mut z);
-    ext.reverse();
-    let y0 = ext[0];
-    let mut z: Vec<[f64; 2]> = zi.iter().map(|z| [z[0] * y0, z[1] * y0]).collect();
-    sosfilt(sos, &mut ext, &mut z);
-    ext.reverse();
-    Ok(ext[edge..edge + n].to_vec())
+    let mut bufs: Vec<Vec<f64>> = xs
+        .iter()
+        .map(|x| {
+            let n = x.len();
+            let mut ext = Vec::with_capacity(n + 2 * edge);
+            ext.extend((1..=edge).rev().map(|i| 2.0 * x[0] - x[i]));
+            ext.extend_from_slice(x);
+            ext.extend((1..=edge).map(|i| 2.0 * x[n - 1] - x[n - 1 - i]));
+            ext
+        })
+        .collect();
+    // signals of equal length are filtered in groups of up to four lanes
+    let mut rest: &mut [Vec<f64>] = &mut bufs;
+    while !rest.is_empty() {
+        let len = rest[0].len();
+        let k = rest.iter().take(4).take_while(|b| b.len() == len).count();
+        let (group, tail) = rest.split_at_mut(k);
+        match group {
+            [a] => filtfilt_group::<1>(sos, &zi, [a.as_mut_slice()]),
+            [a, b] => filtfilt_group::<2>(sos, &zi, [a.as_mut_slice(), b.as_mut_slice()]),
+            [a, b, c] => filtfilt_group::<3>(
+                sos,
+                &zi,
+                [a.as_mut_slice(), b.as_mut_slice(), c.as_mut_slice()],
+            ),
+            [a, b, c, d] => filtfilt_group::<4>(
+                sos,
+                &zi,
+                [
+                    a.as_mut_slice(),
+                    b.as_mut_slice(),
+                    c.as_mut_slice(),
+                    d.as_mut_slice(),
+                ],
+            ),
+            _ => {}
+        }
+        rest = tail;
+    }
+    Ok((bufs, edge))
+}
+
+/// Forward then backward pass over `L` equally long padded signals, in place (scipy's
+/// `sosfiltfilt` after padding: the backward pass runs from the end, which is the same as
+/// filtering the reversed signal and reversing back).
+fn filtfilt_group<const L: usize>(sos: &[Section], zi: &[[f64; 2]], mut bufs: [&mut [f64]; L]) {
+    let init = |bufs: &[&mut [f64]; L], at_end: bool| -> Vec<[[f64; 2]; L]> {
+        zi.iter()
+            .map(|z| {
+                std::array::from_fn(|l| {
+                    let b = &bufs[l];
+                    let x0 = if at_end { b[b.len() - 1] } else { b[0] };
+                    [z[0] * x0, z[1] * x0]
+                })
+            })
+            .collect()
+    };
+    let mut z = init(&bufs, false);
+    sosfilt_dispatch::<L, false>(sos, &mut bufs, &mut z);
+    let mut z = init(&bufs, true);
+    sosfilt_dispatch::<L, true>(sos, &mut bufs, &mut z);
+}
+
+/// [`sosfilt_lanes`] with 256-bit vectors when the CPU has them (four lanes then fill one
+/// register). The arithmetic is the same IEEE operations either way (Rust never fuses a
+/// multiply and an add on its own), so results are bit-identical.
+fn sosfilt_dispatch<const L: usize, const BACK: bool>(
+    sos: &[Section],
+    bufs: &mut [&mut [f64]; L],
+    z: &mut [[[f64; 2]; L]],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if L > 1 && std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU supports AVX (checked just above), the only requirement of
+            // calling a function compiled with that target feature.
+            unsafe { sosfilt_lanes_avx::<L, BACK>(sos, bufs, z) };
+            return;
+        }
+    }
+    sosfilt_lanes::<L, BACK>(sos, bufs, z);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn sosfilt_lanes_avx<const L: usize, const BACK: bool>(
+    sos: &[Section],
+    bufs: &mut [&mut [f64]; L],
+    z: &mut [[[f64; 2]; L]],
+) {
+    sosfilt_lanes::<L, BACK>(sos, bufs, z);
+}
+
+/// Causal filtering of `L` equally long signals at once (direct form II transposed, the same
+/// operations in the same order as [`sosfilt`] for each signal), from the end when `BACK`.
+/// Common section counts get their state in registers.
+#[inline(always)]
+fn sosfilt_lanes<const L: usize, const BACK: bool>(
+    sos: &[Section],
+    bufs: &mut [&mut [f64]; L],
+    z: &mut [[[f64; 2]; L]],
+) {
+    match sos.len() {
+        1 => sosfilt_fixed::<1, L, BACK>(sos, bufs, z),
+        2 => sosfilt_fixed::<2, L, BACK>(sos, bufs, z),
+        3 => sosfilt_fixed::<3, L, BACK>(sos, bufs, z),
+        4 => sosfilt_fixed::<4, L, BACK>(sos, bufs, z),
+        5 => sosfilt_fixed::<5, L, BACK>(sos, bufs, z),
+        6 => sosfilt_fixed::<6, L, BACK>(sos, bufs, z),
+        _ => {
+            // long filters: section by section over the whole signal (the same arithmetic)
+            for (s, zs) in sos.iter().zip(z.iter_mut()) {
+                sosfilt_fixed::<1, L, BACK>(
+                    std::slice::from_ref(s),
+                    bufs,
+                    std::slice::from_mut(zs),
+                );
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn sosfilt_fixed<const S: usize, const L: usize, const BACK: bool>(
+    sos: &[Section],
+    bufs: &mut [&mut [f64]; L],
+    z: &mut [[[f64; 2]; L]],
+) {
+    let (Ok(sec), true) = (
+        <[Section; S]>::try_from(&sos[..S.min(sos.len())]),
+        z.len() >= S,
+    ) else {
+        return;
+    };
+    let mut st: [[[f64; 2]; L]; S] = std::array::from_fn(|s| z[s]);
+    let n = bufs.iter().map(|b| b.len()).min().unwrap_or(0);
+    for idx in 0..n {
+        let i = if BACK { n - 1 - idx } else { idx };
+        let mut xc: [f64; L] = std::array::from_fn(|l| bufs[l][i]);
+        for s in 0..S {
+            let Section { b, a } = sec[s];
+            for l in 0..L {
+                let y = b[0] * xc[l] + st[s][l][0];
+                st[s][l][0] = b[1] * xc[l] - a[1] * y + st[s][l][1];
+                st[s][l][1] = b[2] * xc[l] - a[2] * y;
+                xc[l] = y;
+            }
+        }
+        for l in 0..L {
+            bufs[l][i] = xc[l];
+        }
+    }
+    z[..S].copy_from_slice(&st);
 }
 
 #[cfg(test)]
@@ -384,6 +551,49 @@ mod tests {
         let eps2 = 10f64.powf(0.005) - 1.0;
         assert!((response(&sos, 0.0) - 1.0 / (1.0 + eps2).sqrt()).abs() < 1e-9);
         assert!(response(&sos, 0.8) < 1e-3);
+    }
+
+    /// scipy's algorithm written out plainly: pad, filter, reverse, filter, reverse.
+    fn filtfilt_reference(sos: &[Section], x: &[f64]) -> Vec<f64> {
+        let (edge, n) = (padlen(sos), x.len());
+        let mut ext: Vec<f64> = (1..=edge).rev().map(|i| 2.0 * x[0] - x[i]).collect();
+        ext.extend_from_slice(x);
+        ext.extend((1..=edge).map(|i| 2.0 * x[n - 1] - x[n - 1 - i]));
+        let zi = sosfilt_zi(sos);
+        for _ in 0..2 {
+            let x0 = ext[0];
+            let mut z: Vec<[f64; 2]> = zi.iter().map(|z| [z[0] * x0, z[1] * x0]).collect();
+            sosfilt(sos, &mut ext, &mut z);
+            ext.reverse();
+        }
+        ext[edge..edge + n].to_vec()
+    }
+
+    #[test]
+    fn filtering_several_signals_is_bit_identical_to_one_at_a_time() {
+        let sig = |k: usize, n: usize| -> Vec<f64> {
+            (0..n)
+                .map(|i| ((i * (k + 3)) as f64 * 0.37).sin() + (i % (7 + k)) as f64 * 0.01)
+                .collect()
+        };
+        let filters = [
+            cheby1(8, 0.05, Band::Low(0.4)).unwrap(),
+            butter(3, Band::High(0.025)).unwrap(),
+            // more sections than the register-held kernels: section by section
+            butter(8, Band::Pass(0.1, 0.3)).unwrap(),
+        ];
+        for sos in &filters {
+            // five signals of two lengths: groups of 4 + 1, then lengths that break groups
+            let xs: Vec<Vec<f64>> = (0..5).map(|k| sig(k, 300 + 40 * (k / 3))).collect();
+            let refs: Vec<&[f64]> = xs.iter().map(|v| v.as_slice()).collect();
+            let many = sosfiltfilt_many(sos, &refs).unwrap();
+            for (x, y) in xs.iter().zip(&many) {
+                let want = filtfilt_reference(sos, x);
+                assert_eq!(y.len(), want.len());
+                assert!(y.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
+                assert_eq!(sosfiltfilt(sos, x).unwrap(), want);
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `apply_resample`: integer down-sampling factors keep every k-th sample of the filtered
 //! signal; other ratios interpolate linearly onto a regular time grid.
 
-use super::filter::{Band, FilterError, cheby1, sosfiltfilt};
+use super::filter::{Band, FilterError, cheby1, sosfiltfilt_padded};
 
 /// numpy's `arange(0, stop, step)` length and values, for the resampled time grid.
 fn arange(stop: f64, step: f64) -> Vec<f64> {
@@ -14,39 +14,76 @@ fn arange(stop: f64, step: f64) -> Vec<f64> {
 }
 
 /// Linear interpolation of `(xp, fp)` at `x`, clamped to the end values (numpy `interp`).
+/// `xp` must increase; `x` may come in any order, but increasing `x` is the fast case.
 pub fn interp(x: &[f64], xp: &[f64], fp: &[f64]) -> Vec<f64> {
     let n = xp.len().min(fp.len());
-    if n == 0 {
-        return vec![f64::NAN; x.len()];
-    }
-    let mut out = Vec::with_capacity(x.len());
-    let mut j = 0usize;
-    for &v in x {
-        if v.is_nan() {
-            out.push(f64::NAN);
-            continue;
-        }
-        if v <= xp[0] {
-            out.push(fp[0]);
-            continue;
-        }
-        if v >= xp[n - 1] {
-            out.push(fp[n - 1]);
-            continue;
-        }
-        // the query points are usually increasing: walk forward, else search
-        if !(xp[j] <= v && v < xp[j + 1]) {
-            if j + 2 < n && xp[j + 1] <= v && v < xp[j + 2] {
-                j += 1;
-            } else {
-                j = xp.partition_point(|&p| p <= v).saturating_sub(1).min(n - 2);
-            }
-        }
-        let slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]);
-        let y = slope * (v - xp[j]) + fp[j];
-        out.push(if y.is_nan() { fp[j] } else { y });
-    }
+    let mut out = vec![0.0; x.len()];
+    interp_into(x, &xp[..n], &[&fp[..n]], &mut [out.as_mut_slice()]);
     out
+}
+
+/// Where `v` falls on `xp` for [`interp`].
+#[derive(Clone, Copy)]
+enum Pos {
+    /// NaN query.
+    Nan,
+    /// At or before the first point / at or after the last one: that point's value.
+    At(usize),
+    /// Between points `j` and `j + 1`: `v - xp[j]` and `xp[j + 1] - xp[j]`.
+    Between(usize, f64, f64),
+}
+
+/// [`interp`] of several value arrays on the same abscissae at once: the bracketing index is
+/// found once per query (walking forward from the previous one, so increasing queries cost
+/// O(len(x) + len(xp))). Writes `out[k][i]` for `fps[k]`; every `fps[k]` is at least as long
+/// as `xp` and every `out[k]` as long as `x`.
+fn interp_into(x: &[f64], xp: &[f64], fps: &[&[f64]], out: &mut [&mut [f64]]) {
+    let n = xp.len();
+    if n == 0 {
+        for o in out.iter_mut() {
+            o.fill(f64::NAN);
+        }
+        return;
+    }
+    let mut j = 0usize;
+    for (i, &v) in x.iter().enumerate() {
+        let pos = if v.is_nan() {
+            Pos::Nan
+        } else if v <= xp[0] {
+            Pos::At(0)
+        } else if v >= xp[n - 1] {
+            Pos::At(n - 1)
+        } else {
+            // here n >= 2 and xp[0] < v < xp[n - 1]: the last j with xp[j] <= v is in 0..n-1
+            if xp[j] > v {
+                j = xp.partition_point(|&p| p <= v).saturating_sub(1);
+            } else {
+                let mut steps = 0;
+                while xp[j + 1] <= v {
+                    j += 1;
+                    steps += 1;
+                    if steps == 16 {
+                        // a long jump: search the rest
+                        j += xp[j..].partition_point(|&p| p <= v).saturating_sub(1);
+                        break;
+                    }
+                }
+            }
+            j = j.min(n - 2);
+            Pos::Between(j, v - xp[j], xp[j + 1] - xp[j])
+        };
+        for (fp, o) in fps.iter().zip(out.iter_mut()) {
+            o[i] = match pos {
+                Pos::Nan => f64::NAN,
+                Pos::At(k) => fp[k],
+                Pos::Between(j, dv, dx) => {
+                    let slope = (fp[j + 1] - fp[j]) / dx;
+                    let y = slope * dv + fp[j];
+                    if y.is_nan() { fp[j] } else { y }
+                }
+            };
+        }
+    }
 }
 
 /// A recording resampled to a new rate.
@@ -98,23 +135,31 @@ pub fn apply_resample(
     } else {
         None
     };
-    let mut out = Vec::with_capacity(data.len());
-    for d in data {
+    // Up to four signals are filtered together (about twice as fast as two with 256-bit
+    // vectors), at the cost of holding their padded copies until they are resampled.
+    let mut out: Vec<Vec<f64>> = Vec::with_capacity(data.len());
+    for group in data.chunks(4) {
         let filtered;
-        let src: &[f64] = match &sos {
+        let srcs: Vec<&[f64]> = match &sos {
             Some(s) => {
-                filtered = sosfiltfilt(s, d)?;
-                &filtered
+                filtered = sosfiltfilt_padded(s, group)?;
+                let edge = filtered.1;
+                filtered
+                    .0
+                    .iter()
+                    .zip(group)
+                    .map(|(f, d)| &f[edge..edge + d.len()])
+                    .collect()
             }
-            None => d,
+            None => group.to_vec(),
         };
-        if integer_ratio && ratio > 1.0 {
-            let last = time_rs[time_rs.len() - 1];
-            let n = time.partition_point(|&t| t <= last);
-            out.push(src[..n].iter().step_by(ratio as usize).copied().collect());
-        } else {
-            out.push(interp(&time_rs, time, src));
-        }
+        out.extend(resample_filtered(
+            time,
+            &time_rs,
+            ratio,
+            integer_ratio,
+            &srcs,
+        ));
     }
     Ok(Resampled {
         time: time_rs,
@@ -123,17 +168,78 @@ pub fn apply_resample(
     })
 }
 
+/// Decimation (integer factor) or interpolation of already filtered signals onto `time_rs`.
+fn resample_filtered(
+    time: &[f64],
+    time_rs: &[f64],
+    ratio: f64,
+    integer_ratio: bool,
+    srcs: &[&[f64]],
+) -> Vec<Vec<f64>> {
+    if integer_ratio && ratio > 1.0 {
+        let last = time_rs[time_rs.len() - 1];
+        let n = time.partition_point(|&t| t <= last);
+        return srcs
+            .iter()
+            .map(|src| {
+                src[..n.min(src.len())]
+                    .iter()
+                    .step_by(ratio as usize)
+                    .copied()
+                    .collect()
+            })
+            .collect();
+    }
+    let m = time.len();
+    // numpy interp uses the common length of the abscissae and each signal
+    let (full, short): (Vec<usize>, Vec<usize>) =
+        (0..srcs.len()).partition(|&k| srcs[k].len() >= m);
+    let mut out: Vec<Vec<f64>> = srcs.iter().map(|_| vec![0.0; time_rs.len()]).collect();
+    let fps: Vec<&[f64]> = full.iter().map(|&k| srcs[k]).collect();
+    {
+        let mut outs: Vec<&mut [f64]> = out
+            .iter_mut()
+            .enumerate()
+            .filter(|(k, _)| full.contains(k))
+            .map(|(_, o)| o.as_mut_slice())
+            .collect();
+        interp_into(time_rs, time, &fps, &mut outs);
+    }
+    for k in short {
+        out[k] = interp(time_rs, time, srcs[k]);
+    }
+    out
+}
+
 /// Maps sample indices of the original time axis onto the resampled one (nearest by linear
 /// interpolation of the index, rounded half to even, like SKDH).
 pub fn resample_indices(time: &[f64], time_rs: &[f64], idx: &[usize]) -> Vec<usize> {
     if time_rs.is_empty() || time.is_empty() {
         return vec![0; idx.len()];
     }
-    let pos: Vec<f64> = (0..time_rs.len()).map(|i| i as f64).collect();
-    let q: Vec<f64> = idx.iter().map(|&i| time[i.min(time.len() - 1)]).collect();
-    interp(&q, time_rs, &pos)
-        .into_iter()
-        .map(|v| v.round_ties_even().max(0.0) as usize)
+    // numpy interp of the query times on (time_rs, 0..len) without building the index array:
+    // the same arithmetic, with fp[j + 1] - fp[j] = 1 exactly
+    let n = time_rs.len();
+    idx.iter()
+        .map(|&i| {
+            let v = time[i.min(time.len() - 1)];
+            let y = if v.is_nan() {
+                f64::NAN
+            } else if v <= time_rs[0] {
+                0.0
+            } else if v >= time_rs[n - 1] {
+                (n - 1) as f64
+            } else {
+                let j = time_rs
+                    .partition_point(|&p| p <= v)
+                    .saturating_sub(1)
+                    .min(n - 2);
+                let slope = ((j + 1) as f64 - j as f64) / (time_rs[j + 1] - time_rs[j]);
+                let y = slope * (v - time_rs[j]) + j as f64;
+                if y.is_nan() { j as f64 } else { y }
+            };
+            y.round_ties_even().max(0.0) as usize
+        })
         .collect()
 }
 

@@ -235,7 +235,7 @@ fn moving_extreme(
     wlen: usize,
     skip: usize,
     trim: bool,
-    better: fn(f64, f64) -> bool,
+    better: impl Fn(f64, f64) -> bool + Copy,
 ) -> Result<Vec<f64>, WindowError> {
     let n = x.len();
     check(n, wlen, skip)?;
@@ -330,27 +330,249 @@ pub fn moving_median(x: &[f64], wlen: usize, skip: usize) -> Result<Vec<f64>, Wi
         }
         return Ok(out);
     }
-    // sorted window maintained by binary-search insertion and removal
-    let mut sorted: Vec<f64> = x[..wlen].to_vec();
-    sorted.sort_by(f64::total_cmp);
-    out.push(median_of_sorted(&sorted));
-    let mut start = 0usize;
-    for k in 1..full {
-        let new_start = k * skip;
-        while start < new_start {
-            let old = x[start];
-            let new = x[start + wlen];
-            let pos = sorted
-                .binary_search_by(|p| p.total_cmp(&old))
-                .unwrap_or_else(|p| p.min(sorted.len() - 1));
-            sorted.remove(pos);
-            let ins = sorted.partition_point(|p| p.total_cmp(&new).is_lt());
-            sorted.insert(ins, new);
-            start += 1;
+    // Sliding windows with O(1) work per step after sorting each block of `wlen` samples once
+    // (the "sorted blocks" median filter of Suomela 2014): a window starting at offset j of
+    // block A is A's samples from j on plus block B's samples before j. Both blocks are kept as
+    // linked lists in sorted order, A losing and B regaining one sample per step; two cursors
+    // (one per list) split the window into its h smallest samples and the rest, and move by
+    // O(1) places per step. Values are compared as `f64::total_cmp` keys, so the result is
+    // exactly that of sorting every window.
+    let keys: Vec<i64> = x.iter().map(|&v| order_key(v)).collect();
+    if keys.iter().any(|&v| v == i64::MIN || v == i64::MAX) {
+        // two NaN bit patterns collide with the list sentinels: keep a sorted window instead
+        median_sorted_window(&keys, wlen, skip, full, &mut out);
+        return Ok(out);
+    }
+    let k = wlen;
+    let h = k / 2;
+    let mut a = SortedBlock::new(k);
+    let mut b = SortedBlock::new(k);
+    a.load(&keys[..k]);
+    b.load(&keys[k.min(n)..(2 * k).min(n)]);
+    b.clear();
+    let tail = k + 1;
+    // the cursors: first node of A / B not among the h smallest of the window (or the tail)
+    let (mut pa, mut pb, mut below) = (h + 1, tail, h);
+    out.push(block_median(&a, &b, pa, pb, k));
+    let last = (full - 1) * skip;
+    // offset in block A and countdown to the next output, kept as counters (no divisions)
+    let (mut j, mut to_out) = (0usize, skip);
+    for i in 0..last {
+        // sample i leaves (from A), sample i + k enters (into B)
+        let x_node = a.node[j] as usize;
+        let after = a.next[x_node] as usize;
+        below -= usize::from(x_node < pa);
+        pa = if x_node == pa { after } else { pa };
+        a.unlink(x_node);
+        let y_node = b.node[j] as usize;
+        b.relink(y_node);
+        below += usize::from(y_node < pb);
+        // Restore "exactly the h smallest below the cursors" (O(1) moves per step). The
+        // sentinels' keys (MIN at the head, MAX at the tail) make the comparisons pick real
+        // samples, and the window always holds more than h samples.
+        loop {
+            if below < h {
+                let take_a = a.key[pa] <= b.key[pb];
+                let (na, nb) = (a.next[pa] as usize, b.next[pb] as usize);
+                pa = if take_a { na } else { pa };
+                pb = if take_a { pb } else { nb };
+                below += 1;
+                continue;
+            }
+            let (qa, qb) = (a.prev[pa] as usize, b.prev[pb] as usize);
+            if below > h {
+                let give_a = a.key[qa] >= b.key[qb];
+                pa = if give_a { qa } else { pa };
+                pb = if give_a { pb } else { qb };
+                below -= 1;
+                continue;
+            }
+            // right count: swap a misplaced pair across the two blocks
+            if b.key[qb] > a.key[pa] {
+                pb = qb;
+                pa = a.next[pa] as usize;
+                continue;
+            }
+            if a.key[qa] > b.key[pb] {
+                pa = qa;
+                pb = b.next[pb] as usize;
+                continue;
+            }
+            break;
         }
-        out.push(median_of_sorted(&sorted));
+        j += 1;
+        if j == k {
+            // A is empty, B is whole: B becomes A and the next block (emptied) becomes B
+            std::mem::swap(&mut a, &mut b);
+            pa = pb;
+            pb = tail;
+            j = 0;
+            // the new B starts two blocks after the one that just emptied
+            let start = i + 1 + k;
+            b.load(&keys[start.min(n)..(start + k).min(n)]);
+            b.clear();
+        }
+        to_out -= 1;
+        if to_out == 0 {
+            to_out = skip;
+            out.push(block_median(&a, &b, pa, pb, k));
+        }
     }
     Ok(out)
+}
+
+/// Median of a window split between two blocks, given the cursors (the mean of the two
+/// middle samples for even `k`).
+#[inline(always)]
+fn block_median(a: &SortedBlock, b: &SortedBlock, pa: usize, pb: usize, k: usize) -> f64 {
+    let hi = a.key[pa].min(b.key[pb]);
+    if k % 2 == 1 {
+        from_order_key(hi)
+    } else {
+        let lo = a.key[a.prev[pa] as usize].max(b.key[b.prev[pb] as usize]);
+        from_order_key(lo) * 0.5 + 0.5 * from_order_key(hi)
+    }
+}
+
+/// The sliding median with the window kept as a sorted array (moving the values between the
+/// leaving and the entering sample's places by one); slower than the sorted blocks for long
+/// windows, but free of sentinel values.
+fn median_sorted_window(keys: &[i64], wlen: usize, skip: usize, full: usize, out: &mut Vec<f64>) {
+    let mut sorted: Vec<i64> = keys[..wlen].to_vec();
+    sorted.sort_unstable();
+    let h = wlen / 2;
+    let med = |s: &[i64]| {
+        if wlen % 2 == 1 {
+            from_order_key(s[h])
+        } else {
+            from_order_key(s[h - 1]) * 0.5 + 0.5 * from_order_key(s[h])
+        }
+    };
+    out.push(med(&sorted));
+    for i in 0..(full - 1) * skip {
+        let (old, new) = (keys[i], keys[i + wlen]);
+        if old != new {
+            let po = sorted.partition_point(|&p| p < old);
+            if new > old {
+                let pn = po + sorted[po..].partition_point(|&p| p < new);
+                sorted.copy_within(po + 1..pn, po);
+                sorted[pn - 1] = new;
+            } else {
+                let pn = sorted[..po].partition_point(|&p| p < new);
+                sorted.copy_within(pn..po, pn + 1);
+                sorted[pn] = new;
+            }
+        }
+        if (i + 1) % skip == 0 {
+            out.push(med(&sorted));
+        }
+    }
+}
+
+/// A block of samples as a doubly linked list in ascending key order: node `r + 1` holds the
+/// `r`-th smallest key, nodes 0 and `k + 1` are the head and tail sentinels (keys `i64::MIN`
+/// and `i64::MAX`, linked to themselves), so node numbers compare like keys within the block.
+struct SortedBlock {
+    key: Vec<i64>,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    /// Node of each sample offset in the block.
+    node: Vec<u32>,
+    packed: Vec<u64>,
+    order: Vec<(i64, u32)>,
+}
+
+impl SortedBlock {
+    fn new(k: usize) -> Self {
+        Self {
+            key: vec![0; k + 2],
+            next: vec![0; k + 2],
+            prev: vec![0; k + 2],
+            node: vec![0; k],
+            packed: Vec::with_capacity(k),
+            order: Vec::new(),
+        }
+    }
+
+    /// Loads (up to `k`) keys with every sample present; missing samples past the end of the
+    /// data sort last and are never re-inserted.
+    fn load(&mut self, keys: &[i64]) {
+        let k = self.node.len();
+        let key_at = |o: usize| keys.get(o).copied().unwrap_or(i64::MAX);
+        let bits = usize::BITS - (k.max(2) - 1).leading_zeros();
+        if bits <= 8 {
+            // Sorting plain integers is much faster than pairs: the offset goes into the low
+            // bits of the (unsigned, order-preserving) key, and an insertion pass on the full
+            // keys then orders the rare samples whose keys differ only in those bits.
+            let mask = (1u64 << bits) - 1;
+            let off = |p: u64| (p & mask) as usize;
+            self.packed.clear();
+            self.packed
+                .extend((0..k).map(|o| ((key_at(o) as u64 ^ (1 << 63)) & !mask) | o as u64));
+            self.packed.sort_unstable();
+            for i in 1..k {
+                let mut j = i;
+                // only neighbours with equal high bits can be out of order
+                while j > 0
+                    && (self.packed[j - 1] & !mask) == (self.packed[j] & !mask)
+                    && key_at(off(self.packed[j - 1])) > key_at(off(self.packed[j]))
+                {
+                    self.packed.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
+            for (r, &p) in self.packed.iter().enumerate() {
+                self.key[r + 1] = key_at(off(p));
+                self.node[off(p)] = (r + 1) as u32;
+            }
+        } else {
+            self.order.clear();
+            self.order.extend((0..k).map(|o| (key_at(o), o as u32)));
+            self.order.sort_unstable();
+            for (r, &(kv, o)) in self.order.iter().enumerate() {
+                self.key[r + 1] = kv;
+                self.node[o as usize] = (r + 1) as u32;
+            }
+        }
+        self.key[0] = i64::MIN;
+        self.key[k + 1] = i64::MAX;
+        for i in 0..k + 2 {
+            self.next[i] = (i + 1).min(k + 1) as u32;
+            self.prev[i] = i.saturating_sub(1) as u32;
+        }
+    }
+
+    fn unlink(&mut self, x: usize) {
+        let (p, n) = (self.prev[x], self.next[x]);
+        self.next[p as usize] = n;
+        self.prev[n as usize] = p;
+    }
+
+    /// Re-inserts a node where it was unlinked; valid when nodes come back in the reverse
+    /// order of their removal.
+    fn relink(&mut self, x: usize) {
+        let (p, n) = (self.prev[x], self.next[x]);
+        self.next[p as usize] = x as u32;
+        self.prev[n as usize] = x as u32;
+    }
+
+    /// Removes every sample, last offset first, so that offsets can come back in order.
+    fn clear(&mut self) {
+        for o in (0..self.node.len()).rev() {
+            self.unlink(self.node[o] as usize);
+        }
+    }
+}
+
+/// The integer whose order is `f64::total_cmp`'s order of `v` (an involution on the bits).
+fn order_key(v: f64) -> i64 {
+    let b = v.to_bits() as i64;
+    b ^ ((((b >> 63) as u64) >> 1) as i64)
+}
+
+/// The inverse of [`order_key`].
+fn from_order_key(k: i64) -> f64 {
+    f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
 }
 
 /// Run-length encoding: (lengths, starts, values) of runs of equal values.
@@ -499,6 +721,64 @@ mod tests {
         let m = moving_max(&x, 3, 2, false).unwrap();
         assert_eq!(m.len(), 4);
         assert!(m[3].is_nan());
+    }
+
+    #[test]
+    fn moving_median_equals_sorting_every_window() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for case in 0..300 {
+            // windows above 256 samples take the plain sort of the blocks
+            let n = 1 + (rnd() % if case % 5 == 0 { 900 } else { 400 }) as usize;
+            let wlen = 1 + (rnd() % n.min(if case % 5 == 0 { 600 } else { 90 }) as u64) as usize;
+            let skip = 1 + (rnd() % 7) as usize;
+            // few distinct values (ties), signed zeros and a smooth signal
+            let x: Vec<f64> = (0..n)
+                .map(|i| match case % 3 {
+                    0 => (rnd() % 5) as f64 - 2.0,
+                    1 => {
+                        if rnd() % 2 == 0 {
+                            0.0
+                        } else {
+                            -0.0
+                        }
+                    }
+                    _ => (i as f64 * 0.05).sin() + (rnd() % 1000) as f64 * 1e-4,
+                })
+                .collect();
+            let mut x = x;
+            if case % 7 == 6 {
+                // NaN patterns whose keys are the list sentinels' (the fallback path)
+                x[(rnd() as usize) % n] = f64::from_bits(u64::MAX);
+                x[(rnd() as usize) % n] = f64::from_bits(0x7fff_ffff_ffff_ffff);
+            }
+            let got = moving_median(&x, wlen, skip).unwrap();
+            let want: Vec<f64> = (0..n_full(n, wlen, skip))
+                .map(|k| {
+                    let mut w = x[k * skip..k * skip + wlen].to_vec();
+                    w.sort_by(f64::total_cmp);
+                    let h = wlen / 2;
+                    if wlen % 2 == 1 {
+                        w[h]
+                    } else {
+                        w[h - 1] * 0.5 + 0.5 * w[h]
+                    }
+                })
+                .collect();
+            assert_eq!(got.len(), want.len(), "case {case}");
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(
+                    g.to_bits(),
+                    w.to_bits(),
+                    "case {case} n {n} wlen {wlen} skip {skip}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -111,17 +111,24 @@ pub fn accel_threshold(
     let n_wlen = (f64::from(p.window_length) * 60.0 * fs) as usize;
     let n_wskip = (f64::from(p.window_skip) * 60.0 * fs) as usize;
     let mut counts: Vec<usize> = Vec::new();
+    let g = gcd(n_wlen, n_wskip);
     for ax in accel.axes() {
-        let sd = stats::moving_sd(ax, n_wlen, n_wskip, false)?;
-        let mx = stats::moving_max(ax, n_wlen, n_wskip, false)?;
-        let mn = stats::moving_min(ax, n_wlen, n_wskip, false)?;
+        let still: Vec<bool> = if g >= 64 && n_wlen <= n {
+            // windows are whole numbers of blocks of `g` samples: one pass per axis
+            still_by_blocks(ax, n_wlen, n_wskip, g, p.sd_crit, p.range_crit)
+        } else {
+            let sd = stats::moving_sd(ax, n_wlen, n_wskip, false)?;
+            let mx = stats::moving_max(ax, n_wlen, n_wskip, false)?;
+            let mn = stats::moving_min(ax, n_wlen, n_wskip, false)?;
+            (0..sd.len())
+                .map(|k| sd[k] < p.sd_crit && (mx[k] - mn[k]) < p.range_crit)
+                .collect()
+        };
         if counts.is_empty() {
-            counts = vec![0; sd.len()];
+            counts = vec![0; still.len()];
         }
-        for k in 0..sd.len() {
-            if sd[k] < p.sd_crit && (mx[k] - mn[k]) < p.range_crit {
-                counts[k] += 1;
-            }
+        for (c, s) in counts.iter_mut().zip(&still) {
+            *c += usize::from(*s);
         }
     }
     let mut nonwear: Vec<bool> = counts.iter().map(|&c| c >= 2).collect();
@@ -144,6 +151,95 @@ pub fn accel_threshold(
         .zip(&stops)
         .map(|(&s, &e)| ((s * n_wskip).min(n - 1), (e * n_wskip).min(n - 1)))
         .collect())
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// Mean, sum of squared deviations from it, maximum and minimum of a block (two passes over a
+/// block that is still in cache; four partial sums so that the loops vectorise).
+fn block_moments(c: &[f64]) -> [f64; 4] {
+    let mut acc = [0.0f64; 4];
+    let mut mx = [f64::NEG_INFINITY; 4];
+    let mut mn = [f64::INFINITY; 4];
+    let quads = c.chunks_exact(4);
+    let tail = quads.remainder();
+    for q in quads {
+        for l in 0..4 {
+            acc[l] += q[l];
+            mx[l] = if q[l] > mx[l] { q[l] } else { mx[l] };
+            mn[l] = if q[l] < mn[l] { q[l] } else { mn[l] };
+        }
+    }
+    for &v in tail {
+        acc[0] += v;
+        mx[0] = if v > mx[0] { v } else { mx[0] };
+        mn[0] = if v < mn[0] { v } else { mn[0] };
+    }
+    let mean = ((acc[0] + acc[1]) + (acc[2] + acc[3])) / c.len() as f64;
+    let mut ss = [0.0f64; 4];
+    let quads = c.chunks_exact(4);
+    let tail = quads.remainder();
+    for q in quads {
+        for l in 0..4 {
+            let d = q[l] - mean;
+            ss[l] += d * d;
+        }
+    }
+    for &v in tail {
+        ss[0] += (v - mean) * (v - mean);
+    }
+    [
+        mean,
+        (ss[0] + ss[1]) + (ss[2] + ss[3]),
+        mx[0].max(mx[1]).max(mx[2].max(mx[3])),
+        mn[0].min(mn[1]).min(mn[2].min(mn[3])),
+    ]
+}
+
+/// Per full window (`wlen` samples every `skip`, both multiples of `g`) whether the axis is
+/// still: sample SD below `sd_crit` and range below `range_crit`. The windows are assembled
+/// from per-block moments (Chan et al.'s pairwise update of the squared deviations), so every
+/// sample is read twice instead of `wlen / skip` times; NaN makes a window not still, as in
+/// [`stats::moving_sd`]. Untrimmed like SKDH: windows past the end are not still.
+fn still_by_blocks(
+    x: &[f64],
+    wlen: usize,
+    skip: usize,
+    g: usize,
+    sd_crit: f64,
+    range_crit: f64,
+) -> Vec<bool> {
+    let n = x.len();
+    let full = stats::n_full(n, wlen, skip);
+    let blocks: Vec<[f64; 4]> = x[..(full - 1) * skip + wlen]
+        .chunks_exact(g)
+        .map(block_moments)
+        .collect();
+    let (per_win, per_skip) = (wlen / g, skip / g);
+    let mut out: Vec<bool> = (0..full)
+        .map(|k| {
+            let bs = &blocks[k * per_skip..k * per_skip + per_win];
+            let mean = bs.iter().map(|b| b[0]).sum::<f64>() / per_win as f64;
+            let mut m2 = 0.0;
+            let (mut mx, mut mn) = (f64::NEG_INFINITY, f64::INFINITY);
+            for b in bs {
+                let d = b[0] - mean;
+                m2 += b[1] + g as f64 * d * d;
+                mx = mx.max(b[2]);
+                mn = mn.min(b[3]);
+            }
+            // not `max(0.0)`: a NaN must stay NaN (not still)
+            let sd = (if m2 < 0.0 { 0.0 } else { m2 } / (wlen - 1) as f64).sqrt();
+            sd < sd_crit && (mx - mn) < range_crit
+        })
+        .collect();
+    out.resize(stats::n_starts(n, skip), false);
+    out
 }
 
 /// SKDH's rescoring of wear blocks (in window units): returns wear starts and stops.
@@ -697,6 +793,30 @@ mod tests {
         let y = lfilter(&AG_B, &AG_A, &[1.0; 50], &mut z);
         let dc: f64 = AG_B.iter().sum::<f64>() / AG_A.iter().sum::<f64>();
         assert!(y.iter().all(|v| (v - dc).abs() < 1e-9));
+    }
+
+    #[test]
+    fn block_windows_agree_with_moving_statistics() {
+        // still and moving stretches, windows of 4 blocks every block (and every 2 blocks)
+        let x: Vec<f64> = (0..10_000)
+            .map(|i| {
+                let still = (i / 1500) % 2 == 0;
+                let amp = if still { 0.002 } else { 0.2 };
+                1.0 + amp * ((i as f64) * 0.7).sin() + if i % 997 == 0 { 0.05 } else { 0.0 }
+            })
+            .collect();
+        for (wlen, skip) in [(400, 100), (400, 200), (300, 300)] {
+            let g = gcd(wlen, skip);
+            let got = still_by_blocks(&x, wlen, skip, g, 0.013, 0.067);
+            let sd = stats::moving_sd(&x, wlen, skip, false).unwrap();
+            let mx = stats::moving_max(&x, wlen, skip, false).unwrap();
+            let mn = stats::moving_min(&x, wlen, skip, false).unwrap();
+            let want: Vec<bool> = (0..sd.len())
+                .map(|k| sd[k] < 0.013 && (mx[k] - mn[k]) < 0.067)
+                .collect();
+            assert_eq!(got, want, "wlen {wlen} skip {skip}");
+            assert!(want.iter().any(|&v| v) && want.iter().any(|&v| !v));
+        }
     }
 
     #[test]

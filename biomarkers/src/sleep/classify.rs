@@ -3,18 +3,21 @@
 //! `compute_sleep_predictions`.
 
 use crate::preprocessing::Axes;
-use crate::preprocessing::filter::{Band, FilterError, butter, sosfiltfilt};
+use crate::preprocessing::filter::{Band, FilterError, butter, sosfiltfilt_padded};
 
 /// Activity index per non-overlapping minute, g: of the 0.25 Hz high-passed acceleration, the
 /// square root of the minute's mean of the (population) variance across the three axes at each
 /// sample (what SKDH computes).
 pub fn activity_index(fs: f64, accel: Axes<'_>) -> Result<Vec<f64>, FilterError> {
     let sos = butter(3, Band::High(0.25 * 2.0 / fs))?;
-    let hf: Vec<Vec<f64>> = accel
-        .axes()
+    // the filtered axes are only read: keep them inside their padded buffers
+    let axes = accel.axes();
+    let (padded, edge) = sosfiltfilt_padded(&sos, &axes)?;
+    let hf: Vec<&[f64]> = padded
         .iter()
-        .map(|ax| sosfiltfilt(&sos, ax))
-        .collect::<Result<_, _>>()?;
+        .zip(axes)
+        .map(|(p, a)| &p[edge..edge + a.len()])
+        .collect();
     let w = (60.0 * fs) as usize;
     if w == 0 {
         return Ok(Vec::new());

@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::types::{
 use serde_json::Value;
 
 use super::{AwsRuntime, Tables, error_code, port_err};
+use crate::batch::{JobCatalog, JobRecord};
 use crate::model::{FileItem, FileStatus, StudyItem, StudyStatus, SubjectItem, now_rfc3339};
 use crate::ports::{Catalog, FileFilter, PortError, StatusUpdate};
 
@@ -714,6 +715,81 @@ fn ensure_tables(client: &Client, rt: &AwsRuntime, tables: &Tables) -> Result<()
         }
         Ok(())
     })
+}
+
+impl JobCatalog for DynamoCatalog {
+    fn current_etag(&self, study: &str, file_key: &str) -> Result<Option<String>, PortError> {
+        Ok(self.get_file(study, file_key)?.map(|f| f.etag))
+    }
+
+    fn record_job(
+        &self,
+        study: &str,
+        file_key: &str,
+        etag: &str,
+        record: &JobRecord,
+    ) -> Result<bool, PortError> {
+        // Not a status change: only the ETag guards it (the state machine may already have
+        // marked the file SUCCEEDED when the job's bookkeeping lands).
+        let mut set = Vec::new();
+        let mut values: Vec<(String, AttributeValue)> = vec![(":etag".into(), s(etag))];
+        let mut put = |name: &'static str, v: AttributeValue| {
+            set.push(name);
+            values.push((format!(":{name}"), v));
+        };
+        put("result_prefix", s(&record.result_prefix));
+        put("library_version", s(&record.library_version));
+        put("job_finished_at", s(&record.finished_at));
+        put("updated_at", s(&now_rfc3339()));
+        for (name, v) in [
+            ("recording_start", record.recording_start),
+            ("recording_end", record.recording_end),
+            ("sample_rate", record.sample_rate),
+        ] {
+            if let Some(x) = v.filter(|x| x.is_finite()) {
+                put(name, n(x));
+            }
+        }
+        if let Some(d) = &record.device_id {
+            put("device_id", s(d));
+        }
+        if let Some(j) = &record.job_id {
+            put("job_id", s(j));
+        }
+        let expr = format!(
+            "SET {}",
+            set.iter()
+                .map(|k| format!("#{k} = :{k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        self.rt.block_on(async {
+            let mut req = self
+                .client
+                .update_item()
+                .table_name(&self.tables.files)
+                .key("study", s(study))
+                .key("file_key", s(file_key))
+                .update_expression(expr)
+                .condition_expression("#etag = :etag")
+                .expression_attribute_names("#etag", "etag");
+            for name in &set {
+                req = req.expression_attribute_names(format!("#{name}"), *name);
+            }
+            for (k, v) in values {
+                req = req.expression_attribute_values(k, v);
+            }
+            match req.send().await {
+                Ok(_) => Ok(true),
+                Err(e) if error_code(&e) == Some(CONDITION_FAILED) => Ok(false),
+                Err(e) => Err(port_err(
+                    SYSTEM,
+                    &format!("record job result on {study}/{file_key}"),
+                    &e,
+                )),
+            }
+        })
+    }
 }
 
 #[cfg(test)]

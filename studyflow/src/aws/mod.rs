@@ -122,7 +122,8 @@ pub struct AwsOptions {
 
 impl AwsOptions {
     /// Options from the environment: `AWS_ENDPOINT_URL`, `AWS_REGION`,
-    /// `STUDYFLOW_{STUDIES,FILES,SUBJECTS}_TABLE`, `STUDYFLOW_TOPIC_ARN`,
+    /// `STUDYFLOW_{STUDIES,FILES,SUBJECTS}_TABLE` (the files table also as a batch job's
+    /// `STUDYFLOW_CATALOG_TABLE`), `STUDYFLOW_TOPIC_ARN`,
     /// `STUDYFLOW_PROCESS_FILE_ARN`, `STUDYFLOW_SCAN_CONFIGS_ARN`, `STUDYFLOW_CONFIG_BUCKET`,
     /// `STUDYFLOW_CONFIG_PREFIX`, `STUDYFLOW_JOB_DEFINITION_PREFIX`. Credentials come from the
     /// SDK's chain.
@@ -136,7 +137,8 @@ impl AwsOptions {
         if let Some(t) = get("STUDYFLOW_STUDIES_TABLE") {
             tables.studies = t;
         }
-        if let Some(t) = get("STUDYFLOW_FILES_TABLE") {
+        // A batch job's container overrides name the files table STUDYFLOW_CATALOG_TABLE.
+        if let Some(t) = get("STUDYFLOW_FILES_TABLE").or_else(|| get("STUDYFLOW_CATALOG_TABLE")) {
             tables.files = t;
         }
         if let Some(t) = get("STUDYFLOW_SUBJECTS_TABLE") {

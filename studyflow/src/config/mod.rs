@@ -98,7 +98,7 @@ pub struct StudyInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DataFormat {
-    /// From the key's extension (`.cwa`, `.bin`, `.gt3x`, `.csv`, `.npz`, `.parquet`).
+    /// From the key's extension (`.cwa`, `.bin`, `.gt3x`, `.csv`, `.npz`, `.parquet`, `.h5`).
     #[default]
     Auto,
     /// Axivity AX3/AX6 `.cwa`.
@@ -113,6 +113,8 @@ pub enum DataFormat {
     Npz,
     /// Parquet with time and acceleration columns.
     Parquet,
+    /// APDM Opal HDF5 (`.h5`); the sensor labelled "Lumbar" (or the only one).
+    Apdm,
 }
 
 impl DataFormat {
@@ -126,6 +128,7 @@ impl DataFormat {
             "csv" => DataFormat::Csv,
             "npz" => DataFormat::Npz,
             "parquet" => DataFormat::Parquet,
+            "h5" | "hdf5" => DataFormat::Apdm,
             _ => return None,
         })
     }
@@ -140,6 +143,7 @@ impl DataFormat {
             DataFormat::Csv => "csv",
             DataFormat::Npz => "npz",
             DataFormat::Parquet => "parquet",
+            DataFormat::Apdm => "apdm",
         }
     }
 }

@@ -30,6 +30,38 @@ enum Target {
     Step(&'static str, Option<(&'static str, &'static str)>),
     /// Dropped, with the reason.
     Ignore(&'static str),
+    /// SKDH's gait-bout classifier: our `gait` step runs it itself (`use_classifier`).
+    GaitClassifier,
+}
+
+/// `GaitLumbar` parameters our `gait` step does not take yet, with SKDH 0.17's defaults: a saved
+/// pipeline that keeps the default loads (SKDH saves every parameter); another value is an error
+/// naming it rather than a silently different analysis.
+fn gait_fixed_defaults() -> [(&'static str, Value); 14] {
+    [
+        ("correct_orientation", Value::Bool(true)),
+        ("filter_cutoff", Value::from(20.0)),
+        ("filter_order", Value::from(4)),
+        ("ap_axis_filter_kw", Value::Null),
+        ("ic_prom_factor", Value::from(0.6)),
+        ("ic_dist_factor", Value::from(0.5)),
+        ("fc_prom_factor", Value::from(0.6)),
+        ("fc_dist_factor", Value::from(0.6)),
+        ("use_cwt_scale_relation", Value::Bool(true)),
+        ("wavelet_scale", Value::from("default")),
+        ("round_scale", Value::Bool(false)),
+        ("max_stride_time", Value::from("default")),
+        ("loading_factor", Value::from("default")),
+        ("bout_processing_pipeline", Value::Null),
+    ]
+}
+
+/// Equal as SKDH means it: numbers by value (a saved `20` is `20.0`).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 const READER_NOTE: &str = "studyflow reads each recording itself (see data.format)";
@@ -40,13 +72,14 @@ const DAYS_NOTE: &str =
 fn target(process: &str) -> Option<Target> {
     Some(match process {
         "ActivityLevelClassification" => Target::Step("activity", None),
+        "StaudenmayerClassification" => Target::Step("staudenmayer", None),
         "Sleep" => Target::Step("sleep", None),
         "CalibrateAccelerometer" => Target::Step("calibrate", None),
         "AccelThresholdWearDetection" => Target::Step("wear", None),
         "CountWearDetection" => Target::Step("wear", Some(("method", "choi"))),
         "CtaWearDetection" => Target::Step("wear", Some(("method", "cta"))),
         "DETACH" => Target::Step("wear", Some(("method", "detach"))),
-        "PredictGaitLumbarLgbm" => Target::Step("gait_classifier", None),
+        "PredictGaitLumbarLgbm" => Target::GaitClassifier,
         "GaitLumbar" => Target::Step("gait", None),
         "GetDayWindowIndices" => Target::Ignore(DAYS_NOTE),
         "ReadCwa" | "ReadCWA" | "ReadBin" | "ReadCSV" | "ReadNumpyFile" | "ReadApdmH5"
@@ -257,6 +290,7 @@ fn map_with_tree(
 
     let mut spec = PipelineSpec::default();
     let mut origins = Vec::new();
+    let mut gait_classifier = false;
     let mut lacking: Vec<(usize, String)> = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let base = steps_path(&tree, i);
@@ -342,6 +376,45 @@ fn map_with_tree(
         match mapped {
             Some(Target::Ignore(why)) => {
                 notes.push(format!("{label} ({qualified}) ignored: {why}"))
+            }
+            Some(Target::GaitClassifier) => {
+                gait_classifier = true;
+                for (k, v) in &params {
+                    if k != "downsample_aa_filter" || v != &Value::Bool(true) {
+                        issues.push(cx.issue(
+                            ConfigErrorKind::Skdh,
+                            &[base.clone(), yaml_path!["parameters", k.as_str()]].concat(),
+                            format!("{process} parameter `{k}`: only SKDH's default (downsample_aa_filter: true) is supported"),
+                        ));
+                    }
+                }
+                notes.push(format!(
+                    "{label} ({qualified}) runs inside the gait step (use_classifier: true)"
+                ));
+            }
+            Some(Target::Step("gait", _)) if offered.contains(&"gait") => {
+                let mut params = params;
+                for (k, default) in gait_fixed_defaults() {
+                    if let Some(v) = params.remove(k)
+                        && !same_value(&v, &default)
+                    {
+                        issues.push(cx.issue(
+                            ConfigErrorKind::Skdh,
+                            &[base.clone(), yaml_path!["parameters", k]].concat(),
+                            format!(
+                                "GaitLumbar parameter `{k}` = {v}: this studyflow supports only SKDH's default ({default})"
+                            ),
+                        ));
+                    }
+                }
+                // SKDH's GaitLumbar analyses the bouts the classifier step before it found, or
+                // the whole recording without one.
+                params.insert("use_classifier".into(), Value::Bool(gait_classifier));
+                spec.steps.push(StepSpec {
+                    step: "gait".to_string(),
+                    params,
+                });
+                origins.push(i);
             }
             Some(Target::Step(name, extra)) if offered.contains(&name) => {
                 let mut params = params;

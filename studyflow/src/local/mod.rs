@@ -24,7 +24,7 @@ use crate::ports::PortError;
 
 pub use catalog::SqliteCatalog;
 pub use jobs::LocalJobRunner;
-pub use notifier::LocalNotifier;
+pub use notifier::{LocalNotifier, Webhook};
 pub use orchestrator::LocalOrchestrator;
 pub use store::FolderStore;
 
@@ -41,6 +41,8 @@ pub struct LocalOptions {
     pub clock: Arc<dyn asl::Clock>,
     /// Bucket names and settings.
     pub settings: Settings,
+    /// Where notifications are also POSTed (`STUDYFLOW_WEBHOOK_URL`), besides the log file.
+    pub webhook: Option<notifier::Webhook>,
 }
 
 impl LocalOptions {
@@ -56,6 +58,13 @@ impl LocalOptions {
                 .unwrap_or(2),
             clock: Arc::new(asl::SystemClock),
             settings: Settings::default(),
+            webhook: match std::env::var("STUDYFLOW_WEBHOOK_URL") {
+                Ok(url) if !url.is_empty() => Some(
+                    notifier::Webhook::parse(&url)
+                        .map_err(|e| PortError::new("local backend", e))?,
+                ),
+                _ => None,
+            },
         })
     }
 }
@@ -124,7 +133,12 @@ impl LocalBackend {
             store: store.clone(),
             catalog: catalog.clone(),
             orchestrator: orchestrator.clone(),
-            notifier: Arc::new(LocalNotifier::new(root.join("notifications.jsonl"))),
+            notifier: Arc::new(match &opts.webhook {
+                Some(w) => {
+                    LocalNotifier::new(root.join("notifications.jsonl")).with_webhook(w.clone())
+                }
+                None => LocalNotifier::new(root.join("notifications.jsonl")),
+            }),
             settings: opts.settings.clone(),
         };
         orchestrator.attach(services.clone());

@@ -522,6 +522,8 @@ pub fn read<R: Read>(reader: R, opts: &CsvOptions) -> Result<Recording, ReadErro
         });
     }
     rec.gyro = gyro;
+    // Gyro columns are resolved once for all rows, so they cover every row; guarded here.
+    rec.check_lengths()?;
     rec.fs = rate_from_times(&rec.time).unwrap_or(0.0);
     let mut channels = vec!["accel".to_string()];
     if rec.gyro.is_some() {

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::Path;
 
-use super::block::{BlockMeta, BlockValues, capacity, decode_into, parse_block};
+use super::block::{BlockMeta, BlockValues, append_samples, capacity, parse_block};
 use super::header::CwaHeader;
 use super::{BLOCK_LEN, HEADER_LEN};
 use crate::io::{DataIssue, HeaderFacts, ReadError, Recording, Triaxial};
@@ -150,8 +150,6 @@ struct Decoder {
     header: CwaHeader,
     facts: HeaderFacts,
     file_size: Option<u64>,
-    /// Reserve the output for every remaining block when the layout becomes known (whole reads).
-    reserve_to_eof: bool,
     layout: Option<(u8, u8)>,
     prev_end: Option<f64>,
     listed: usize,
@@ -160,19 +158,13 @@ struct Decoder {
 }
 
 impl Decoder {
-    fn new(
-        header: CwaHeader,
-        opts: CwaReadOptions,
-        file_size: Option<u64>,
-        reserve_to_eof: bool,
-    ) -> Self {
+    fn new(header: CwaHeader, opts: CwaReadOptions, file_size: Option<u64>) -> Self {
         let facts = header.facts(None, file_size);
         Self {
             opts,
             header,
             facts,
             file_size,
-            reserve_to_eof,
             layout: None,
             prev_end: None,
             listed: 0,
@@ -185,6 +177,11 @@ impl Decoder {
         self.layout.is_some_and(|(axes, _)| axes >= 6)
     }
 
+    /// Sampling rate of the recording: the first good block's, else the header's, Hz.
+    fn fs(&self) -> f64 {
+        self.facts.sample_rate.unwrap_or(self.header.sample_rate)
+    }
+
     fn empty_recording(&self, reserve: usize) -> Recording {
         Recording {
             time: Vec::with_capacity(reserve),
@@ -192,16 +189,16 @@ impl Decoder {
             gyro: self.has_gyro().then(|| Triaxial::with_capacity(reserve)),
             temperature: Some(Vec::with_capacity(reserve)),
             light: Some(Vec::with_capacity(reserve)),
-            fs: self.facts.sample_rate.unwrap_or(self.header.sample_rate),
+            fs: self.fs(),
             header: self.facts.clone(),
             issues: Vec::new(),
         }
     }
 
-    fn issue(&mut self, rec: &mut Recording, offset: u64, message: String) {
+    fn issue(&mut self, issues: &mut Vec<DataIssue>, offset: u64, message: String) {
         if self.listed < MAX_LISTED_ISSUES {
             self.listed += 1;
-            rec.issues.push(DataIssue { offset, message });
+            issues.push(DataIssue { offset, message });
         } else {
             if self.unlisted == 0 {
                 self.first_unlisted = offset;
@@ -211,9 +208,9 @@ impl Decoder {
     }
 
     /// Adds the summary of problems past the listing limit.
-    fn finish(&mut self, rec: &mut Recording) {
+    fn finish(&mut self, issues: &mut Vec<DataIssue>) {
         if self.unlisted > 0 {
-            rec.issues.push(DataIssue {
+            issues.push(DataIssue {
                 offset: self.first_unlisted,
                 message: format!(
                     "{} further bad or skipped data blocks from this offset on are not listed",
@@ -224,8 +221,14 @@ impl Decoder {
         }
     }
 
-    /// Validates one block and appends its samples to `rec`, or records why it was skipped.
-    fn block(&mut self, b: &[u8; BLOCK_LEN], offset: u64, rec: &mut Recording) {
+    /// Validates one block and returns its layout and per-block values when it has samples to
+    /// decode, or records in `issues` why it was skipped.
+    fn block(
+        &mut self,
+        b: &[u8; BLOCK_LEN],
+        offset: u64,
+        issues: &mut Vec<DataIssue>,
+    ) -> Option<(BlockMeta, BlockValues)> {
         let index = (offset - HEADER_LEN as u64) / BLOCK_LEN as u64;
         let m = match parse_block(b) {
             Ok(m) => m,
@@ -233,16 +236,16 @@ impl Decoder {
                 // Never bridge the time of a skipped block: the next good block keeps its own.
                 self.prev_end = None;
                 self.issue(
-                    rec,
+                    issues,
                     offset,
                     format!("data block {index}: {why}; block skipped"),
                 );
-                return;
+                return None;
             }
         };
         let key = (m.axes, m.rate_code & 0x0f);
         match self.layout {
-            None => self.fix_layout(&m, offset, key, rec),
+            None => self.fix_layout(&m, offset, key),
             Some(l) if l != key => {
                 self.prev_end = None;
                 let msg = format!(
@@ -253,13 +256,13 @@ impl Decoder {
                     l.0,
                     super::rate_hz(l.1)
                 );
-                self.issue(rec, offset, msg);
-                return;
+                self.issue(issues, offset, msg);
+                return None;
             }
             Some(_) => {}
         }
         if m.count == 0 {
-            return;
+            return None;
         }
         let raw0 = m.start_time(self.opts.time == CwaTime::Fractional);
         let n = m.count as f64;
@@ -290,43 +293,45 @@ impl Decoder {
             gyro_scale: gyro_range / 32768.0,
             temperature,
         };
-        decode_into(b, &m, &values, rec);
+        Some((m, values))
     }
 
-    fn fix_layout(&mut self, m: &BlockMeta, offset: u64, key: (u8, u8), rec: &mut Recording) {
+    fn fix_layout(&mut self, m: &BlockMeta, offset: u64, key: (u8, u8)) {
         self.layout = Some(key);
         let start = m.start_time(self.opts.time == CwaTime::Fractional);
         self.facts = self.header.facts(Some((m, offset, start)), self.file_size);
         // The start is set from the first decoded sample (identical unless count is 0).
         self.facts.start = None;
-        rec.fs = m.fs;
-        let extra = match self.file_size {
-            Some(size) if self.reserve_to_eof && size > offset => {
-                // Bounded by the file size: one block's capacity per remaining 512 bytes.
-                usize::try_from((size - offset) / BLOCK_LEN as u64)
-                    .unwrap_or(usize::MAX)
-                    .saturating_mul(capacity(m.axes, m.packed))
-            }
-            _ => 0,
-        };
-        let reserve = |v: &mut Vec<f64>| v.reserve_exact(extra);
-        reserve(&mut rec.time);
-        for v in [&mut rec.accel.x, &mut rec.accel.y, &mut rec.accel.z] {
-            reserve(v);
+    }
+
+    /// Samples the blocks from byte `offset` to the end of the file can hold at most (every
+    /// remaining 512 bytes a full block of `per_block` samples), or `None` when the file size
+    /// is unknown.
+    fn samples_bound(&self, offset: u64, per_block: usize) -> Option<usize> {
+        let size = self.file_size?;
+        let blocks = size.saturating_sub(offset) / BLOCK_LEN as u64;
+        Some(usize::try_from(blocks).map_or(usize::MAX, |b| b.saturating_mul(per_block)))
+    }
+}
+
+/// Reserves room for `extra` more samples in every column of `rec` (creating `gyro` when
+/// `gyro` is true), so that a whole read allocates each output array once.
+fn reserve_columns(rec: &mut Recording, extra: usize, gyro: bool) {
+    rec.time.reserve_exact(extra);
+    for v in [&mut rec.accel.x, &mut rec.accel.y, &mut rec.accel.z] {
+        v.reserve_exact(extra);
+    }
+    if gyro {
+        let g = rec.gyro.get_or_insert_with(|| Triaxial::with_capacity(0));
+        for v in [&mut g.x, &mut g.y, &mut g.z] {
+            v.reserve_exact(extra);
         }
-        if let Some(t) = rec.temperature.as_mut() {
-            reserve(t);
-        }
-        if let Some(l) = rec.light.as_mut() {
-            reserve(l);
-        }
-        if m.axes >= 6 && rec.gyro.is_none() {
-            let mut g = Triaxial::with_capacity(rec.time.capacity());
-            for v in [&mut g.x, &mut g.y, &mut g.z] {
-                v.reserve_exact(extra);
-            }
-            rec.gyro = Some(g);
-        }
+    }
+    for v in [rec.temperature.as_mut(), rec.light.as_mut()]
+        .into_iter()
+        .flatten()
+    {
+        v.reserve_exact(extra);
     }
 }
 
@@ -336,16 +341,28 @@ fn read_impl<R: Read>(
     file_size: Option<u64>,
 ) -> Result<Recording, ReadError> {
     let (mut src, header) = BlockReader::open(r)?;
-    let mut dec = Decoder::new(header, *opts, file_size, true);
+    let mut dec = Decoder::new(header, *opts, file_size);
     let mut rec = dec.empty_recording(0);
+    let mut reserved = false;
     while let Some((offset, b)) = src.next_block()? {
-        dec.block(b, offset, &mut rec);
+        if let Some((m, v)) = dec.block(b, offset, &mut rec.issues) {
+            if !reserved {
+                // Once, at the first decoded block: bounded by the file size, never by a
+                // header value.
+                reserved = true;
+                let per_block = capacity(m.axes, m.packed);
+                let extra = dec.samples_bound(offset, per_block).unwrap_or(0);
+                reserve_columns(&mut rec, extra, m.axes >= 6);
+            }
+            append_samples(b, &m, &v, 0, m.count, &mut rec);
+        }
     }
-    dec.finish(&mut rec);
+    dec.finish(&mut rec.issues);
     let mut facts = dec.facts.clone();
     facts.end = rec.time.last().copied();
     facts.end_is_estimate = false;
     rec.header = facts;
+    rec.fs = dec.fs();
     Ok(rec)
 }
 
@@ -370,12 +387,25 @@ pub fn read_file(path: impl AsRef<Path>, opts: &CwaReadOptions) -> Result<Record
 /// for bounded memory on multi-day files. Each chunk carries the file's header facts (`end`
 /// estimated from the file size when known) and the issues met while reading it. Iteration
 /// stops after the first error.
+///
+/// Two ways to take the chunks: as an [`Iterator`] (every chunk a new [`Recording`]), or with
+/// [`CwaChunks::next_into`], which refills one caller-owned recording and so, after the first
+/// chunk, allocates nothing and touches no fresh memory: the fast way for long files.
 pub struct CwaChunks<R> {
     src: BlockReader<R>,
     dec: Decoder,
     max: usize,
-    carry: Option<Recording>,
+    /// A block split by the chunk limit: its samples from `from` on start the next chunk.
+    pending: Option<Pending>,
     done: bool,
+}
+
+/// The part of a decoded block not yet handed out.
+struct Pending {
+    block: Box<[u8; BLOCK_LEN]>,
+    meta: BlockMeta,
+    values: BlockValues,
+    from: usize,
 }
 
 impl<R: Read> CwaChunks<R> {
@@ -393,9 +423,9 @@ impl<R: Read> CwaChunks<R> {
         let (src, header) = BlockReader::open(r)?;
         Ok(Self {
             src,
-            dec: Decoder::new(header, *opts, size, false),
+            dec: Decoder::new(header, *opts, size),
             max: max_samples.max(1),
-            carry: None,
+            pending: None,
             done: false,
         })
     }
@@ -408,6 +438,112 @@ impl<R: Read> CwaChunks<R> {
     /// The parsed file header.
     pub fn header(&self) -> &CwaHeader {
         &self.dec.header
+    }
+
+    /// Samples the next chunk can hold: the chunk limit, or less near the end of a file of
+    /// known size; without a size, a modest first reservation (the arrays grow as needed).
+    fn chunk_reserve(&self) -> usize {
+        let staged = self
+            .pending
+            .as_ref()
+            .map_or(0, |p| p.meta.count.saturating_sub(p.from));
+        let bound = self
+            .dec
+            .samples_bound(self.src.offset, capacity(3, true))
+            .map_or(MAX_CHUNK_RESERVE, |b| b.saturating_add(staged));
+        self.max.min(bound)
+    }
+
+    /// Appends as many samples of a block, from `from` on, as the chunk has room for, and keeps
+    /// the rest pending.
+    /// (An associated function: `b` may borrow the block reader.)
+    fn take(
+        max: usize,
+        pending: &mut Option<Pending>,
+        out: &mut Recording,
+        b: &[u8; BLOCK_LEN],
+        m: BlockMeta,
+        v: BlockValues,
+        from: usize,
+    ) {
+        if m.axes >= 6 && out.gyro.is_none() {
+            // The first good block fixed a gyro layout: every earlier chunk had no samples.
+            out.gyro = Some(Triaxial::with_capacity(out.time.capacity()));
+        }
+        let to = from
+            .saturating_add(max.saturating_sub(out.len()))
+            .min(m.count);
+        append_samples(b, &m, &v, from, to, out);
+        if to < m.count {
+            // Only when the chunk limit falls inside a block: one 512-byte copy.
+            *pending = Some(Pending {
+                block: Box::new(*b),
+                meta: m,
+                values: v,
+                from: to,
+            });
+        }
+    }
+
+    /// Replaces the contents of `out` with the next chunk (samples, header facts, rate and the
+    /// issues met while reading it), keeping `out`'s allocations: after the first chunk no
+    /// memory is allocated or newly touched. Returns `Ok(false)` (and leaves `out` empty) when
+    /// the file has no more samples or issues. The same chunks as the [`Iterator`], in order;
+    /// after an error, further calls return `Ok(false)`.
+    pub fn next_into(&mut self, out: &mut Recording) -> Result<bool, ReadError> {
+        out.time.clear();
+        out.accel.x.clear();
+        out.accel.y.clear();
+        out.accel.z.clear();
+        if self.dec.has_gyro() {
+            let g = out.gyro.get_or_insert_with(|| Triaxial::with_capacity(0));
+            g.x.clear();
+            g.y.clear();
+            g.z.clear();
+        } else {
+            out.gyro = None;
+        }
+        out.temperature.get_or_insert_with(Vec::new).clear();
+        out.light.get_or_insert_with(Vec::new).clear();
+        out.issues.clear();
+        if self.done {
+            return Ok(false);
+        }
+        // No-ops once `out` has held a full chunk.
+        let reserve = self.chunk_reserve();
+        reserve_columns(out, reserve, self.dec.has_gyro());
+        if let Some(p) = self.pending.take() {
+            Self::take(
+                self.max,
+                &mut self.pending,
+                out,
+                &p.block,
+                p.meta,
+                p.values,
+                p.from,
+            );
+        }
+        while out.len() < self.max {
+            match self.src.next_block() {
+                Err(e) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Ok(None) => {
+                    self.done = true;
+                    self.dec.finish(&mut out.issues);
+                    break;
+                }
+                Ok(Some((offset, b))) => {
+                    if let Some((m, v)) = self.dec.block(b, offset, &mut out.issues) {
+                        Self::take(self.max, &mut self.pending, out, b, m, v, 0);
+                    }
+                }
+            }
+        }
+        out.header = self.dec.facts.clone();
+        out.fs = self.dec.fs();
+        Ok(!(out.is_empty() && out.issues.is_empty()))
     }
 }
 
@@ -424,45 +560,6 @@ impl CwaChunks<File> {
     }
 }
 
-fn append(dst: &mut Recording, src: Recording) {
-    dst.time.extend_from_slice(&src.time);
-    append_axes(&mut dst.accel, &src.accel);
-    if let (Some(d), Some(s)) = (dst.gyro.as_mut(), src.gyro.as_ref()) {
-        append_axes(d, s);
-    }
-    if let (Some(d), Some(s)) = (dst.temperature.as_mut(), src.temperature.as_ref()) {
-        d.extend_from_slice(s);
-    }
-    if let (Some(d), Some(s)) = (dst.light.as_mut(), src.light.as_ref()) {
-        d.extend_from_slice(s);
-    }
-}
-
-fn append_axes(d: &mut Triaxial, s: &Triaxial) {
-    d.x.extend_from_slice(&s.x);
-    d.y.extend_from_slice(&s.y);
-    d.z.extend_from_slice(&s.z);
-}
-
-/// Moves the samples from `at` on into a new recording (header and rate copied, no issues).
-fn split_tail(rec: &mut Recording, at: usize) -> Recording {
-    let split_axes = |t: &mut Triaxial| Triaxial {
-        x: t.x.split_off(at),
-        y: t.y.split_off(at),
-        z: t.z.split_off(at),
-    };
-    Recording {
-        time: rec.time.split_off(at),
-        accel: split_axes(&mut rec.accel),
-        gyro: rec.gyro.as_mut().map(split_axes),
-        temperature: rec.temperature.as_mut().map(|v| v.split_off(at)),
-        light: rec.light.as_mut().map(|v| v.split_off(at)),
-        fs: rec.fs,
-        header: rec.header.clone(),
-        issues: Vec::new(),
-    }
-}
-
 impl<R: Read> Iterator for CwaChunks<R> {
     type Item = Result<Recording, ReadError>;
 
@@ -470,34 +567,148 @@ impl<R: Read> Iterator for CwaChunks<R> {
         if self.done {
             return None;
         }
-        let mut rec = self.dec.empty_recording(self.max.min(MAX_CHUNK_RESERVE));
-        if let Some(c) = self.carry.take() {
-            append(&mut rec, c);
+        let mut rec = self.dec.empty_recording(self.chunk_reserve());
+        match self.next_into(&mut rec) {
+            Ok(true) => Some(Ok(rec)),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
         }
-        while rec.len() < self.max {
-            match self.src.next_block() {
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
-                Ok(None) => {
-                    self.done = true;
-                    self.dec.finish(&mut rec);
-                    break;
-                }
-                Ok(Some((offset, b))) => self.dec.block(b, offset, &mut rec),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn data(rel: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/data")
+            .join(rel)
+    }
+
+    /// Every chunk `next_into` produces, as owned recordings.
+    fn chunks_into<R: Read>(mut c: CwaChunks<R>, out: &mut Recording) -> Vec<Recording> {
+        let mut all = Vec::new();
+        while c.next_into(out).expect("chunk") {
+            all.push(out.clone());
+        }
+        // The end is sticky and leaves the buffer empty.
+        assert!(!c.next_into(out).expect("end"));
+        assert!(out.is_empty() && out.issues.is_empty());
+        all
+    }
+
+    #[test]
+    fn next_into_gives_the_iterator_chunks_in_one_reused_buffer() {
+        let opts = CwaReadOptions::default();
+        // One buffer across files of different layouts: gyro appears and disappears with them.
+        let mut out = Recording::default();
+        let small = [1usize, 7, 40, 119, 121, 1000, 1 << 20];
+        for (rel, has_gyro, maxes) in [
+            ("ggirread/ax6_testfile.cwa", true, &small[..]),
+            (
+                "ggirread/ax3_testfile_corrupt_blocks_0_13_14_142_143_144.cwa",
+                false,
+                &small[..],
+            ),
+            // Packed samples, 1.2 M of them: only chunk sizes that keep the test quick.
+            (
+                "skdh/examples/example_data.cwa",
+                false,
+                &[1001, 1 << 20][..],
+            ),
+        ] {
+            let path = data(rel);
+            let full = read_file(&path, &opts).expect("full");
+            for &max in maxes {
+                let iter: Vec<Recording> = CwaChunks::open(&path, &opts, max)
+                    .expect("open")
+                    .map(|c| c.expect("chunk"))
+                    .collect();
+                let into = chunks_into(CwaChunks::open(&path, &opts, max).expect("open"), &mut out);
+                assert_eq!(into, iter, "{rel} max {max}");
+                assert!(
+                    into.iter()
+                        .all(|c| c.gyro.is_some() == has_gyro && c.len() <= max)
+                );
+                let time: Vec<f64> = into.iter().flat_map(|c| c.time.clone()).collect();
+                let light: Vec<f64> = into
+                    .iter()
+                    .flat_map(|c| c.light.clone().unwrap_or_default())
+                    .collect();
+                let issues: Vec<u64> = into
+                    .iter()
+                    .flat_map(|c| c.issues.iter().map(|i| i.offset))
+                    .collect();
+                assert_eq!(time, full.time, "{rel} max {max}");
+                assert_eq!(Some(light), full.light, "{rel} max {max}");
+                assert_eq!(
+                    issues,
+                    full.issues.iter().map(|i| i.offset).collect::<Vec<_>>()
+                );
+                // Bounded memory: a fresh buffer never grows past the chunk limit.
+                let mut fresh = Recording::default();
+                chunks_into(
+                    CwaChunks::open(&path, &opts, max).expect("open"),
+                    &mut fresh,
+                );
+                assert!(fresh.time.capacity() <= max && fresh.accel.z.capacity() <= max);
             }
         }
-        if rec.len() > self.max {
-            self.carry = Some(split_tail(&mut rec, self.max));
+    }
+
+    #[test]
+    fn unpacked_triaxial_values_are_the_raw_counts_scaled() {
+        // The synthetic writer's layout (16-bit, 3 axes, 80 a block), checked against a direct
+        // reading of the bytes: no real file in the data folder has it.
+        let p = crate::synth::SynthParams {
+            days: 0.01,
+            fs: 50.0,
+            ..Default::default()
+        };
+        let mut bytes = Vec::new();
+        crate::synth::write_cwa(&p, &mut bytes).expect("synth");
+        let rec = read(&bytes[..], &CwaReadOptions::skdh()).expect("read");
+        assert!(rec.issues.is_empty() && rec.gyro.is_none());
+        let mut i = 0;
+        for b in bytes[HEADER_LEN..].chunks_exact(BLOCK_LEN) {
+            assert_eq!(b[25], 0x32, "unpacked 3-axis");
+            let le = |at: usize| i16::from_le_bytes([b[at], b[at + 1]]);
+            let scale = 1.0 / f64::from(1u32 << (8 + (u16::from_le_bytes([b[18], b[19]]) >> 13)));
+            let light = f64::from(u16::from_le_bytes([b[18], b[19]]) & 0x3ff);
+            for k in 0..usize::from(u16::from_le_bytes([b[28], b[29]])) {
+                let at = 30 + 6 * k;
+                assert_eq!(rec.accel.x[i], f64::from(le(at)) * scale, "sample {i}");
+                assert_eq!(rec.accel.y[i], f64::from(le(at + 2)) * scale, "sample {i}");
+                assert_eq!(rec.accel.z[i], f64::from(le(at + 4)) * scale, "sample {i}");
+                assert_eq!(rec.light.as_ref().expect("light")[i], light);
+                i += 1;
+            }
         }
-        rec.header = self.dec.facts.clone();
-        if let Some(c) = self.carry.as_mut() {
-            c.header = rec.header.clone();
-        }
-        if rec.is_empty() && rec.issues.is_empty() {
-            return None;
-        }
-        Some(Ok(rec))
+        assert_eq!(i, rec.len());
+        assert!(i > 40_000, "{i}");
+    }
+
+    #[test]
+    fn streams_without_a_size_read_the_same() {
+        let path = data("ggirread/ax6_testfile.cwa");
+        let opts = CwaReadOptions::skdh();
+        let bytes = std::fs::read(&path).expect("read");
+        let full = read_file(&path, &opts).expect("full");
+        let streamed = read(&bytes[..], &opts).expect("stream");
+        assert_eq!(streamed.time, full.time);
+        assert_eq!(streamed.gyro, full.gyro);
+        assert_eq!(streamed.temperature, full.temperature);
+        let mut out = Recording::default();
+        let chunks = chunks_into(
+            CwaChunks::new(&bytes[..], &opts, 50).expect("open"),
+            &mut out,
+        );
+        let gx: Vec<f64> = chunks
+            .iter()
+            .flat_map(|c| c.gyro.as_ref().map(|g| g.x.clone()).unwrap_or_default())
+            .collect();
+        assert_eq!(gx, full.gyro.as_ref().expect("gyro").x);
     }
 }

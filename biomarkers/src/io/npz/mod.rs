@@ -11,7 +11,9 @@ pub(crate) mod zipscan;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 
-use super::{Format, HeaderFacts, ReadError, Recording, Triaxial};
+use super::{
+    Format, HeaderFacts, InflateLimits, MAX_DEFLATE_RATIO, ReadError, Recording, Triaxial,
+};
 
 const NPY_MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// Largest `.npy` header accepted, bytes.
@@ -330,8 +332,67 @@ pub(crate) fn open_zip<R: Read + Seek>(mut reader: R) -> Result<zip::ZipArchive<
     zip::ZipArchive::new(reader).map_err(|e| zip_error(e, len))
 }
 
-/// Reads every `.npy` array of an `.npz` archive, keyed by name without `.npy`.
+/// Bytes a tiny entry may declare beyond [`MAX_DEFLATE_RATIO`] times its compressed size:
+/// deflate's fixed overhead makes the ratio meaningless below a few bytes.
+const RATIO_SLACK: u64 = 1024;
+
+/// Opens entry `name` for reading, refusing it before anything is inflated when its declared
+/// uncompressed size exceeds `limits` or what its compressed size can produce, and capping the
+/// reader at the declared size. Returns the reader, the declared size and the file offset of
+/// the entry's data.
+pub(crate) fn bounded_entry<'a, R: Read + Seek>(
+    zip: &'a mut zip::ZipArchive<R>,
+    name: &str,
+    limits: &InflateLimits,
+) -> Result<(std::io::Take<zip::read::ZipFile<'a, R>>, u64, u64), ReadError> {
+    let entry = zip.by_name(name).map_err(|e| ReadError::Corrupt {
+        offset: 0,
+        what: format!("zip entry '{name}': {e}"),
+    })?;
+    let size = entry.size();
+    let packed = entry.compressed_size();
+    let at = entry.header_start();
+    let base = entry.data_start().unwrap_or(at);
+    if size > limits.max_entry_bytes {
+        return Err(ReadError::TooLarge {
+            offset: at,
+            what: format!(
+                "zip entry '{name}' declares {size} uncompressed bytes, over the limit of {} \
+                 (InflateLimits::max_entry_bytes)",
+                limits.max_entry_bytes
+            ),
+        });
+    }
+    let possible = if entry.compression() == zip::CompressionMethod::Stored {
+        packed
+    } else {
+        packed
+            .saturating_mul(MAX_DEFLATE_RATIO)
+            .saturating_add(RATIO_SLACK)
+    };
+    if size > possible {
+        return Err(corrupt(
+            at,
+            format!(
+                "zip entry '{name}' declares {size} uncompressed bytes from {packed} compressed: \
+                 more than its compression can produce (a zip bomb?)"
+            ),
+        ));
+    }
+    Ok((entry.take(size), size, base))
+}
+
+/// Reads every `.npy` array of an `.npz` archive, keyed by name without `.npy`, with the
+/// default [`InflateLimits`].
 pub fn read_arrays<R: Read + Seek>(reader: R) -> Result<BTreeMap<String, NpyArray>, ReadError> {
+    read_arrays_with_limits(reader, &InflateLimits::default())
+}
+
+/// [`read_arrays`] with explicit zip-bomb bounds.
+pub fn read_arrays_with_limits<R: Read + Seek>(
+    reader: R,
+    limits: &InflateLimits,
+) -> Result<BTreeMap<String, NpyArray>, ReadError> {
     let mut zip = open_zip(reader)?;
     let names: Vec<String> = zip
         .file_names()
@@ -341,7 +402,7 @@ pub fn read_arrays<R: Read + Seek>(reader: R) -> Result<BTreeMap<String, NpyArra
     let mut out = BTreeMap::new();
     for name in names {
         if let Some(key) = name.strip_suffix(".npy") {
-            let arr = read_entry(&mut zip, &name)?;
+            let arr = read_entry(&mut zip, &name, limits)?;
             out.insert(key.to_string(), arr);
         }
     }
@@ -351,44 +412,45 @@ pub fn read_arrays<R: Read + Seek>(reader: R) -> Result<BTreeMap<String, NpyArra
 fn read_entry<R: Read + Seek>(
     zip: &mut zip::ZipArchive<R>,
     name: &str,
+    limits: &InflateLimits,
 ) -> Result<NpyArray, ReadError> {
-    let entry = zip.by_name(name).map_err(|e| zip_error(e, 0))?;
-    let size = entry.size();
-    let base = entry.data_start().unwrap_or(entry.header_start());
+    let (entry, size, base) = bounded_entry(zip, name, limits)?;
     read_npy(entry, size, base)
 }
 
 fn read_optional<R: Read + Seek>(
     zip: &mut zip::ZipArchive<R>,
     key: &str,
+    limits: &InflateLimits,
 ) -> Result<Option<NpyArray>, ReadError> {
     let name = format!("{key}.npy");
     if zip.index_for_name(&name).is_none() {
         return Ok(None);
     }
-    read_entry(zip, &name).map(Some)
+    read_entry(zip, &name, limits).map(Some)
 }
 
-fn column(arr: &NpyArray, n: usize, key: &str) -> Result<Vec<f64>, ReadError> {
-    if arr.values.len() != n {
+/// A per-sample array of `n` values (the length of `time`).
+fn column(arr: NpyArray, n: usize, key: &str) -> Result<Vec<f64>, ReadError> {
+    if arr.shape.len() > 1 {
         return Err(corrupt(
             0,
-            format!(
-                "'{key}' has shape {:?}, expected ({n},) like 'time'",
-                arr.shape
-            ),
+            format!("'{key}' has shape {:?}, expected (N,)", arr.shape),
         ));
     }
-    Ok(arr.values.clone())
+    super::check_same_len(&[("time", n), (key, arr.values.len())])?;
+    Ok(arr.values)
 }
 
+/// An (n, 3) array as axes, n the length of `time`.
 fn triaxial(arr: &NpyArray, n: usize, key: &str) -> Result<Triaxial, ReadError> {
-    if arr.shape.len() != 2 || arr.shape[0] != n || arr.shape[1] != 3 {
+    if arr.shape.len() != 2 || arr.shape[1] != 3 {
         return Err(corrupt(
             0,
-            format!("'{key}' has shape {:?}, expected ({n}, 3)", arr.shape),
+            format!("'{key}' has shape {:?}, expected (N, 3)", arr.shape),
         ));
     }
+    super::check_same_len(&[("time", n), (key, arr.shape[0])])?;
     let mut t = Triaxial::with_capacity(n);
     for row in arr.values.chunks_exact(3) {
         t.push([row[0], row[1], row[2]]);
@@ -397,12 +459,21 @@ fn triaxial(arr: &NpyArray, n: usize, key: &str) -> Result<Triaxial, ReadError> 
 }
 
 /// Reads a recording in SKDH's numpy layout. `fs` defaults to (n - 1) / (last - first time).
+/// Entries are bounded by the default [`InflateLimits`].
 pub fn read<R: Read + Seek>(reader: R) -> Result<Recording, ReadError> {
+    read_with_limits(reader, &InflateLimits::default())
+}
+
+/// [`read`] with explicit zip-bomb bounds.
+pub fn read_with_limits<R: Read + Seek>(
+    reader: R,
+    limits: &InflateLimits,
+) -> Result<Recording, ReadError> {
     let mut zip = open_zip(reader)?;
-    let time =
-        read_optional(&mut zip, "time")?.ok_or_else(|| corrupt(0, "npz has no 'time' array"))?;
-    let accel =
-        read_optional(&mut zip, "accel")?.ok_or_else(|| corrupt(0, "npz has no 'accel' array"))?;
+    let time = read_optional(&mut zip, "time", limits)?
+        .ok_or_else(|| corrupt(0, "npz has no 'time' array"))?;
+    let accel = read_optional(&mut zip, "accel", limits)?
+        .ok_or_else(|| corrupt(0, "npz has no 'accel' array"))?;
     let n = time.values.len();
     if time.shape.len() != 1 {
         return Err(corrupt(
@@ -416,16 +487,16 @@ pub fn read<R: Read + Seek>(reader: R) -> Result<Recording, ReadError> {
         ..Recording::default()
     };
     drop(accel);
-    if let Some(g) = read_optional(&mut zip, "gyro")? {
+    if let Some(g) = read_optional(&mut zip, "gyro", limits)? {
         rec.gyro = Some(triaxial(&g, n, "gyro")?);
     }
-    if let Some(t) = read_optional(&mut zip, "temperature")? {
-        rec.temperature = Some(column(&t, n, "temperature")?);
+    if let Some(t) = read_optional(&mut zip, "temperature", limits)? {
+        rec.temperature = Some(column(t, n, "temperature")?);
     }
-    if let Some(l) = read_optional(&mut zip, "light")? {
-        rec.light = Some(column(&l, n, "light")?);
+    if let Some(l) = read_optional(&mut zip, "light", limits)? {
+        rec.light = Some(column(l, n, "light")?);
     }
-    let fs = read_optional(&mut zip, "fs")?
+    let fs = read_optional(&mut zip, "fs", limits)?
         .and_then(|a| a.values.first().copied())
         .filter(|f| f.is_finite() && *f > 0.0);
     rec.fs = fs
@@ -453,6 +524,7 @@ pub fn read<R: Read + Seek>(reader: R) -> Result<Recording, ReadError> {
         channels,
         file_size: None,
     };
+    rec.check_lengths()?;
     Ok(rec)
 }
 

@@ -1,0 +1,1200 @@
+//! The whole AWS flow against moto server (DESIGN.md "Flows"): `cloudformation/studyflow.yaml`
+//! deployed with CreateStack, a study config and synthetic recordings dropped into its buckets,
+//! the config scan and file processing state machines executed by moto's Step Functions, object
+//! registration from S3 events through SQS, and the Batch job run with exactly the environment
+//! moto's Batch recorded for it.
+//!
+//! Runs only when `scripts/test` provides an emulator: `STUDYFLOW_TEST_AWS_ENDPOINT` (moto) and
+//! `STUDYFLOW_TEST_LAMBDA_BRIDGE` (the `host:port` moto forwards Lambda invocations to, its
+//! `MOTO_LAMBDA_BRIDGE_URL`); the failure test also needs `STUDYFLOW_TEST_AWS_FAIL_ENDPOINT`
+//! and `STUDYFLOW_TEST_LAMBDA_BRIDGE_FAIL` (a second moto with `MOTO_SIMPLE_BATCH_FAIL_AFTER=0`).
+//! With the endpoint set, a missing bridge variable is a failure, not a skip.
+//!
+//! What moto does and what this test does in its place (each said where it happens):
+//! - CloudFormation: every resource of the template is created except `AWS::S3::BucketPolicy`,
+//!   `AWS::SQS::QueuePolicy` and `AWS::CloudWatch::Alarm` (moto skips those types silently; the
+//!   test checks that the rest exists). moto's Batch needs an explicit compute environment
+//!   service role: the test passes the template's optional `BatchServiceRoleArn`.
+//! - Lambda: moto runs no Lambda code here; it forwards every invocation (Step Functions tasks,
+//!   the SQS event source mapping) to an HTTP server in this test process, which calls the same
+//!   handler functions the Lambda binaries call, with services built from the deployed
+//!   function's own environment variables.
+//! - EventBridge: moto stores rules but never starts Step Functions targets, so the test starts
+//!   the scan-configs execution with the input the config-upload rule's InputTransformer makes.
+//! - S3 -> SQS -> Lambda: moto delivers the notifications and invokes the function, one message
+//!   per invocation, when a message is sent; it ignores `batchItemFailures`, so the bridge turns
+//!   a reported item failure into a function error (moto then returns the message to the queue,
+//!   as Lambda does with a reported item). moto's mapping never polls again: for the
+//!   dead-letter test the test receives the message the way Lambda's poller would.
+//! - Batch: moto marks a submitted job SUCCEEDED at once without running a container (or FAILED,
+//!   on the failure emulator). The test reads the job's environment back with DescribeJobs and
+//!   runs the `batch-job` binary with exactly that environment (plus the emulator endpoint and
+//!   credentials a Batch task role would provide).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use studyflow::aws::{AwsConfig, AwsOptions, AwsRuntime};
+use studyflow::handlers::{self, Services};
+use studyflow::model::FileStatus;
+use studyflow::ports::{Catalog, ObjectStore};
+
+const REGION: &str = "us-east-1";
+const HANDLERS: [&str; 5] = [
+    "list-configs",
+    "process-config",
+    "check-requirements",
+    "update-status",
+    "register-objects",
+];
+
+// ------------------------------------------------------------------ environment
+
+/// The emulator and bridge named by the given variables; `None` (skip) only when the endpoint
+/// variable is absent.
+fn emulator(endpoint_var: &str, bridge_var: &str, test: &str) -> Option<Emulator> {
+    let set = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let Some(endpoint) = set(endpoint_var) else {
+        // scripts/test sets every variable at once: one without the others is a broken setup.
+        assert!(
+            set("STUDYFLOW_TEST_AWS_ENDPOINT").is_none(),
+            "STUDYFLOW_TEST_AWS_ENDPOINT is set but {endpoint_var} is not"
+        );
+        eprintln!("{test}: SKIPPED ({endpoint_var} is not set; scripts/test sets it)");
+        return None;
+    };
+    let bridge = std::env::var(bridge_var)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| panic!("{endpoint_var} is set but {bridge_var} is not"));
+    Some(Emulator::new(endpoint, &bridge))
+}
+
+fn unique(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}{:x}{n}", (nanos ^ std::process::id()) % 0xfffff)
+}
+
+/// Polls `f` until it returns `Some`, failing with `what` after `secs` seconds.
+fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+struct Emulator {
+    endpoint: String,
+    aws: AwsConfig,
+    bridge: Arc<Bridge>,
+}
+
+impl Emulator {
+    fn new(endpoint: String, bridge_addr: &str) -> Self {
+        let aws = connect(&endpoint, |_| None);
+        Emulator {
+            bridge: Bridge::at(bridge_addr),
+            endpoint,
+            aws,
+        }
+    }
+
+    fn rt(&self) -> &AwsRuntime {
+        &self.aws.runtime
+    }
+}
+
+/// An AWS configuration for the emulator, the other options from `lookup` (a Lambda's
+/// environment).
+fn connect(endpoint: &str, lookup: impl Fn(&str) -> Option<String>) -> AwsConfig {
+    let mut options = AwsOptions::from_lookup(lookup);
+    options.endpoint_url = Some(endpoint.to_string());
+    options.region = Some(REGION.into());
+    options.static_credentials = Some(("test".into(), "test".into()));
+    options.max_attempts = Some(3);
+    AwsConfig::connect(options, shared_runtime()).expect("connect to the emulator")
+}
+
+fn shared_runtime() -> AwsRuntime {
+    static RT: OnceLock<AwsRuntime> = OnceLock::new();
+    RT.get_or_init(|| AwsRuntime::owned().expect("tokio runtime"))
+        .clone()
+}
+
+// ------------------------------------------------------------------ raw HTTP for the APIs
+// CloudFormation, IAM, EC2, Batch and Lambda have no client in the workspace (the SDK crates
+// cost minutes to build): the few calls the test needs go as plain HTTP, with an Authorization
+// header moto reads the service name from (it checks no signature).
+
+struct Response {
+    status: u16,
+    body: String,
+}
+
+fn http(
+    endpoint: &str,
+    service: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> Response {
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = TcpStream::connect(host).unwrap_or_else(|e| panic!("connect {host}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/{service}/aws4_request, \
+         SignedHeaders=host, Signature=0"
+    );
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\n\
+         X-Amz-Date: 20260101T000000Z\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    Response { status, body }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A Query-protocol call (CloudFormation, IAM, EC2); panics on an error answer.
+fn query(emu: &Emulator, service: &str, params: &[(&str, &str)]) -> String {
+    let body = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let r = http(
+        &emu.endpoint,
+        service,
+        "POST",
+        "/",
+        "application/x-www-form-urlencoded",
+        &body,
+    );
+    assert!(
+        r.status == 200,
+        "{service} {:?}: HTTP {}: {}",
+        params.first(),
+        r.status,
+        r.body
+    );
+    r.body
+}
+
+/// Every `<tag>value</tag>` of an XML answer, unescaped.
+fn xml_values(xml: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        let Some(j) = after.find(&close) else { break };
+        out.push(
+            after[..j]
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&"),
+        );
+        rest = &after[j..];
+    }
+    out
+}
+
+fn rest_json(emu: &Emulator, service: &str, method: &str, path: &str, body: &Value) -> Value {
+    let text = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let r = http(
+        &emu.endpoint,
+        service,
+        method,
+        path,
+        "application/json",
+        &text,
+    );
+    assert!(
+        r.status == 200,
+        "{service} {method} {path}: HTTP {}: {}",
+        r.status,
+        r.body
+    );
+    serde_json::from_str(&r.body).unwrap_or(Value::Null)
+}
+
+// ------------------------------------------------------------------ the Lambda bridge
+
+/// The HTTP server moto forwards Lambda invocations to (`MOTO_LAMBDA_BRIDGE_URL`): one per
+/// address for the whole test binary; each test's stack registers its functions by name.
+struct Bridge {
+    functions: Mutex<HashMap<String, (&'static str, Arc<Services>)>>,
+    invocations: Mutex<Vec<(String, bool)>>,
+}
+
+impl Bridge {
+    fn at(addr: &str) -> Arc<Bridge> {
+        static BRIDGES: OnceLock<Mutex<HashMap<String, Arc<Bridge>>>> = OnceLock::new();
+        let mut all = BRIDGES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        all.entry(addr.to_string())
+            .or_insert_with(|| {
+                let bridge = Arc::new(Bridge {
+                    functions: Mutex::default(),
+                    invocations: Mutex::default(),
+                });
+                let listener = TcpListener::bind(addr)
+                    .unwrap_or_else(|e| panic!("bind the Lambda bridge on {addr}: {e}"));
+                let b = bridge.clone();
+                std::thread::spawn(move || {
+                    for conn in listener.incoming().flatten() {
+                        let b = b.clone();
+                        std::thread::spawn(move || b.serve(conn));
+                    }
+                });
+                bridge
+            })
+            .clone()
+    }
+
+    fn register(&self, function: String, handler: &'static str, svc: Arc<Services>) {
+        self.functions
+            .lock()
+            .unwrap()
+            .insert(function, (handler, svc));
+    }
+
+    fn failed_invocations(&self, function: &str) -> usize {
+        let calls = self.invocations.lock().unwrap();
+        calls.iter().filter(|(f, ok)| f == function && !ok).count()
+    }
+
+    fn serve(&self, conn: TcpStream) {
+        let mut reader = BufReader::new(conn);
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).is_err() {
+            return;
+        }
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.trim().eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0u8; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        // POST /2015-03-31/functions/<name>/invocations
+        let function = request_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.split('/').nth(3))
+            .unwrap_or("")
+            .to_string();
+        let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let (answer, ok) = self.invoke(&function, payload);
+        self.invocations.lock().unwrap().push((function, ok));
+        let text = answer.to_string();
+        let error_header = if ok {
+            ""
+        } else {
+            "X-Amz-Function-Error: Unhandled\r\n"
+        };
+        let mut conn = reader.into_inner();
+        let _ = write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{error_header}\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        );
+    }
+
+    /// Runs the handler behind `function`: (answer, true) or (error payload, false).
+    fn invoke(&self, function: &str, payload: Value) -> (Value, bool) {
+        let found = self.functions.lock().unwrap().get(function).cloned();
+        let Some((handler, svc)) = found else {
+            return (
+                json!({"errorType": "ResourceNotFound", "errorMessage": format!("no function {function} in this test")}),
+                false,
+            );
+        };
+        if handler == "register-objects" {
+            let event: studyflow_lambdas::SqsEvent = match serde_json::from_value(payload) {
+                Ok(e) => e,
+                Err(e) => {
+                    return (
+                        json!({"errorType": "BadEvent", "errorMessage": e.to_string()}),
+                        false,
+                    );
+                }
+            };
+            let answer = studyflow_lambdas::register_batch(&svc, &event);
+            let failed = answer["batchItemFailures"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty());
+            return (answer, !failed);
+        }
+        match handlers::dispatch(&svc, handler, payload) {
+            Ok(v) => (v, true),
+            Err(e) => (
+                json!({"errorType": e.error, "errorMessage": e.cause}),
+                false,
+            ),
+        }
+    }
+}
+
+// ------------------------------------------------------------------ the stack
+
+struct Stack {
+    prefix: String,
+    outputs: HashMap<String, String>,
+    queue_url: String,
+    dlq_url: String,
+}
+
+impl Stack {
+    fn out(&self, k: &str) -> &str {
+        self.outputs
+            .get(k)
+            .unwrap_or_else(|| panic!("stack output {k} missing: {:?}", self.outputs))
+    }
+}
+
+/// CreateStack of `cloudformation/studyflow.yaml` (unchanged) and the wiring of its functions
+/// to the bridge.
+fn deploy(emu: &Emulator) -> Stack {
+    let prefix = unique("sf");
+    let store = emu.aws.store();
+    let code = format!("{prefix}-code");
+    store.create_bucket(&code).unwrap();
+    // moto stores Lambda code without running it: an empty zip per function.
+    let empty_zip = [b"PK\x05\x06".as_slice(), &[0u8; 18]].concat();
+    for f in HANDLERS {
+        store
+            .put(&code, &format!("lambdas/{f}.zip"), &empty_zip)
+            .unwrap();
+    }
+    let subnet = xml_values(
+        &query(
+            emu,
+            "ec2",
+            &[("Action", "DescribeSubnets"), ("Version", "2016-11-15")],
+        ),
+        "subnetId",
+    )
+    .into_iter()
+    .next()
+    .expect("a default subnet");
+    let group = xml_values(
+        &query(
+            emu,
+            "ec2",
+            &[
+                ("Action", "DescribeSecurityGroups"),
+                ("Version", "2016-11-15"),
+            ],
+        ),
+        "groupId",
+    )
+    .into_iter()
+    .next()
+    .expect("a default security group");
+    let role = xml_values(
+        &query(
+            emu,
+            "iam",
+            &[
+                ("Action", "CreateRole"),
+                ("Version", "2010-05-08"),
+                ("RoleName", &format!("{prefix}-batch-service")),
+                ("AssumeRolePolicyDocument", "{}"),
+            ],
+        ),
+        "Arn",
+    )
+    .into_iter()
+    .next()
+    .expect("role ARN");
+    let template = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../cloudformation/studyflow.yaml"
+    ))
+    .unwrap();
+    let params = [
+        ("Prefix", prefix.as_str()),
+        ("LambdaCodeBucket", code.as_str()),
+        ("Subnets", subnet.as_str()),
+        ("SecurityGroups", group.as_str()),
+        ("BatchServiceRoleArn", role.as_str()),
+    ];
+    let mut call: Vec<(String, String)> = vec![
+        ("Action".into(), "CreateStack".into()),
+        ("Version".into(), "2010-05-15".into()),
+        ("StackName".into(), prefix.clone()),
+        ("TemplateBody".into(), template),
+        ("Capabilities.member.1".into(), "CAPABILITY_IAM".into()),
+    ];
+    for (i, (k, v)) in params.iter().enumerate() {
+        call.push((
+            format!("Parameters.member.{}.ParameterKey", i + 1),
+            k.to_string(),
+        ));
+        call.push((
+            format!("Parameters.member.{}.ParameterValue", i + 1),
+            v.to_string(),
+        ));
+    }
+    let call_ref: Vec<(&str, &str)> = call.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    query(emu, "cloudformation", &call_ref);
+    let described = wait_for("CREATE_COMPLETE", 120, || {
+        let xml = query(
+            emu,
+            "cloudformation",
+            &[
+                ("Action", "DescribeStacks"),
+                ("Version", "2010-05-15"),
+                ("StackName", &prefix),
+            ],
+        );
+        let status = xml_values(&xml, "StackStatus").into_iter().next()?;
+        assert!(
+            !status.contains("FAILED") && !status.contains("ROLLBACK"),
+            "stack {status}: {xml}"
+        );
+        (status == "CREATE_COMPLETE").then_some(xml)
+    });
+    let keys = xml_values(&described, "OutputKey");
+    let values = xml_values(&described, "OutputValue");
+    assert_eq!(keys.len(), values.len(), "{described}");
+    let outputs: HashMap<String, String> = keys.into_iter().zip(values).collect();
+
+    // Everything but the types moto skips exists.
+    let resources = query(
+        emu,
+        "cloudformation",
+        &[
+            ("Action", "DescribeStackResources"),
+            ("Version", "2010-05-15"),
+            ("StackName", &prefix),
+        ],
+    );
+    let types = xml_values(&resources, "ResourceType");
+    for t in [
+        "AWS::S3::Bucket",
+        "AWS::DynamoDB::Table",
+        "AWS::SQS::Queue",
+        "AWS::SNS::Topic",
+        "AWS::Lambda::Function",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::StepFunctions::StateMachine",
+        "AWS::Batch::ComputeEnvironment",
+        "AWS::Batch::JobQueue",
+        "AWS::Batch::JobDefinition",
+        "AWS::ECR::Repository",
+        "AWS::Events::Rule",
+        "AWS::IAM::Role",
+        "AWS::Logs::LogGroup",
+    ] {
+        assert!(
+            types.iter().any(|x| x == t),
+            "no {t} in the stack: {types:?}"
+        );
+    }
+
+    let sqs = emu.aws.sqs();
+    let url = |name: String| {
+        emu.rt()
+            .block_on(sqs.get_queue_url().queue_name(name).send())
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_string()
+    };
+    let stack = Stack {
+        queue_url: url(format!("{prefix}-object-events")),
+        dlq_url: url(format!("{prefix}-object-events-dlq")),
+        prefix,
+        outputs,
+    };
+    // Each function's services from its deployed configuration (as the Lambda would build them).
+    for h in HANDLERS {
+        let name = format!("{}-{h}", stack.prefix);
+        let conf = rest_json(
+            emu,
+            "lambda",
+            "GET",
+            &format!("/2015-03-31/functions/{name}/configuration"),
+            &Value::Null,
+        );
+        let vars: HashMap<String, String> = conf["Environment"]["Variables"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(vars.contains_key("STUDYFLOW_FILES_TABLE"), "{name}: {conf}");
+        let aws = connect(&emu.endpoint, |k| vars.get(k).cloned());
+        emu.bridge.register(name, h, Arc::new(aws.services()));
+    }
+    stack
+}
+
+// ------------------------------------------------------------------ study data
+
+fn config_yaml(bucket: &str) -> String {
+    let example = include_str!("../studies-example/studies/demo-wrist.yaml");
+    let out = example
+        .replace("bucket: demo-study", &format!("bucket: {bucket}"))
+        .replace("timeout: 6h", "timeout: 10m")
+        .replace("poll_interval: 5m", "poll_interval: 1s");
+    assert_ne!(out, example);
+    out
+}
+
+fn recording(seed: u64) -> Vec<u8> {
+    let params = biomarkers::synth::SynthParams {
+        seed,
+        days: 0.1,
+        fs: 12.5,
+        placement: biomarkers::synth::Placement::Wrist,
+        ..Default::default()
+    };
+    let mut bytes = Vec::new();
+    biomarkers::synth::write_cwa(&params, &mut bytes).unwrap();
+    bytes
+}
+
+fn metadata(subjects: &[&str]) -> String {
+    let mut s = String::from("subject,height_m,age,time_zone\n");
+    for (i, subject) in subjects.iter().enumerate() {
+        s.push_str(&format!(
+            "{subject},{:.2},{},UTC\n",
+            1.6 + 0.1 * i as f64,
+            30 + i
+        ));
+    }
+    s
+}
+
+/// Starts scan-configs as the config-upload rule would (moto's EventBridge does not start
+/// state machines) and waits for it to succeed.
+fn scan(emu: &Emulator, stack: &Stack, configs: Value) {
+    let sfn = aws_sdk_sfn::Client::new(&emu.aws.sdk);
+    let arn = emu
+        .rt()
+        .block_on(
+            sfn.start_execution()
+                .state_machine_arn(stack.out("ScanConfigsStateMachine"))
+                .name(unique("scan"))
+                .input(json!({"configs": configs}).to_string())
+                .send(),
+        )
+        .unwrap()
+        .execution_arn()
+        .to_string();
+    let (status, out) = wait_execution(emu, &arn, 120);
+    assert_eq!(status, "SUCCEEDED", "scan-configs: {out}");
+}
+
+/// Waits until an execution ends; returns its status and output (or error and cause).
+fn wait_execution(emu: &Emulator, arn: &str, secs: u64) -> (String, String) {
+    let sfn = aws_sdk_sfn::Client::new(&emu.aws.sdk);
+    wait_for(&format!("execution {arn}"), secs, || {
+        let d = emu
+            .rt()
+            .block_on(sfn.describe_execution().execution_arn(arn).send())
+            .unwrap();
+        let status = d.status().as_str().to_string();
+        (status != "RUNNING").then(|| {
+            let detail = d
+                .output()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{:?}: {:?}", d.error(), d.cause()));
+            (status, detail)
+        })
+    })
+}
+
+/// The process-file executions of the stack: (name, arn).
+fn file_executions(emu: &Emulator, stack: &Stack) -> Vec<(String, String)> {
+    let sfn = aws_sdk_sfn::Client::new(&emu.aws.sdk);
+    let out = emu
+        .rt()
+        .block_on(
+            sfn.list_executions()
+                .state_machine_arn(stack.out("ProcessFileStateMachine"))
+                .send(),
+        )
+        .unwrap();
+    let mut v: Vec<_> = out
+        .executions()
+        .iter()
+        .map(|e| (e.name().to_string(), e.execution_arn().to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn file_status(emu: &Emulator, stack: &Stack, key: &str) -> Option<FileStatus> {
+    catalog(emu, stack)
+        .get_file("demo-wrist", key)
+        .unwrap()
+        .map(|f| f.status)
+}
+
+fn catalog(emu: &Emulator, stack: &Stack) -> studyflow::aws::DynamoCatalog {
+    let mut options = emu.aws.options.clone();
+    options.tables = studyflow::aws::Tables {
+        studies: format!("{}-Studies", stack.prefix),
+        files: format!("{}-Files", stack.prefix),
+        subjects: format!("{}-Subjects", stack.prefix),
+    };
+    AwsConfig {
+        options,
+        ..emu.aws.clone()
+    }
+    .catalog()
+}
+
+/// The Batch job an execution submitted: its id and container environment (DescribeJobs).
+fn submitted_job(emu: &Emulator, output: &str) -> (String, Vec<(String, String)>) {
+    let out: Value = serde_json::from_str(output).unwrap();
+    let id = out["job"]["JobId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no job id in {out}"))
+        .to_string();
+    let described = rest_json(
+        emu,
+        "batch",
+        "POST",
+        "/v1/describejobs",
+        &json!({"jobs": [id]}),
+    );
+    let env = described["jobs"][0]["container"]["environment"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no environment in {described}"))
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or("").to_string(),
+                e["value"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    (id, env)
+}
+
+/// Runs the batch-job binary with exactly `env`, plus what a Batch task on the emulator has
+/// (endpoint, credentials).
+fn run_batch_job(emu: &Emulator, env: &[(String, String)]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_batch-job"))
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("AWS_ENDPOINT_URL", &emu.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("TMPDIR", std::env::temp_dir())
+        .output()
+        .unwrap()
+}
+
+/// Rows, column names, and whether the units metadata is there.
+fn parquet_rows(bytes: Vec<u8>) -> (i64, Vec<String>, bool) {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let mut f = tempfile::tempfile().unwrap();
+    f.write_all(&bytes).unwrap();
+    let reader = SerializedFileReader::new(f).unwrap();
+    let meta = reader.metadata().file_metadata();
+    let columns = meta
+        .schema_descr()
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    let units = meta
+        .key_value_metadata()
+        .is_some_and(|kv| kv.iter().any(|k| k.key == "studyflow.units"));
+    (meta.num_rows(), columns, units)
+}
+
+// ------------------------------------------------------------------ the tests
+
+#[test]
+fn the_whole_flow_runs_on_the_emulator() {
+    let Some(emu) = emulator(
+        "STUDYFLOW_TEST_AWS_ENDPOINT",
+        "STUDYFLOW_TEST_LAMBDA_BRIDGE",
+        "the_whole_flow_runs_on_the_emulator",
+    ) else {
+        return;
+    };
+    let stack = deploy(&emu);
+    let store = emu.aws.store();
+    let (config_bucket, bucket) = (stack.out("ConfigBucket"), stack.out("StudyBucket"));
+
+    // Before the config: S01's metadata and recording (their events find no study: ignored).
+    store
+        .put(
+            bucket,
+            "metadata/subjects.csv",
+            metadata(&["S01"]).as_bytes(),
+        )
+        .unwrap();
+    store
+        .put(bucket, "raw/S01/V1/wrist.cwa", &recording(1))
+        .unwrap();
+    let config = store
+        .put(
+            config_bucket,
+            "studies/demo-wrist.yaml",
+            config_yaml(bucket).as_bytes(),
+        )
+        .unwrap();
+
+    // Config scan: validates, records the study, registers S01 and starts its execution.
+    scan(
+        &emu,
+        &stack,
+        json!([{"bucket": config_bucket, "key": config.key, "etag": config.etag}]),
+    );
+    assert!(file_status(&emu, &stack, "raw/S01/V1/wrist.cwa").is_some());
+
+    // Data arrival: S02's recording goes S3 -> SQS -> register-objects -> a new execution,
+    // which waits for S02's metadata.
+    store
+        .put(bucket, "raw/S02/V1/wrist.cwa", &recording(2))
+        .unwrap();
+    wait_for("S02 WAITING", 60, || {
+        (file_status(&emu, &stack, "raw/S02/V1/wrist.cwa") == Some(FileStatus::Waiting))
+            .then_some(())
+    });
+    store
+        .put(
+            bucket,
+            "metadata/subjects.csv",
+            metadata(&["S01", "S02"]).as_bytes(),
+        )
+        .unwrap();
+
+    // Both executions end SUCCEEDED (moto's Batch "ran" the job).
+    let executions = wait_for("two process-file executions", 60, || {
+        let v = file_executions(&emu, &stack);
+        (v.len() == 2).then_some(v)
+    });
+    let mut outputs = Vec::new();
+    for (name, arn) in &executions {
+        let (status, output) = wait_execution(&emu, arn, 120);
+        assert_eq!(status, "SUCCEEDED", "{name}: {output}");
+        outputs.push(output);
+    }
+
+    // Duplicates start nothing: the same S3 event again through the queue, and a full rescan.
+    let head = store.head(bucket, "raw/S02/V1/wrist.cwa").unwrap().unwrap();
+    let event = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
+        "bucket": {"name": bucket},
+        "object": {"key": "raw/S02/V1/wrist.cwa", "size": head.size, "eTag": head.etag}}}]});
+    let sqs = emu.aws.sqs();
+    emu.rt()
+        .block_on(
+            sqs.send_message()
+                .queue_url(&stack.queue_url)
+                .message_body(event.to_string())
+                .send(),
+        )
+        .unwrap();
+    scan(&emu, &stack, Value::Null);
+    assert_eq!(file_executions(&emu, &stack), executions);
+    // moto invokes the function while SendMessage is answered: handled and deleted by now.
+    let left = emu
+        .rt()
+        .block_on(
+            sqs.receive_message()
+                .queue_url(&stack.queue_url)
+                .visibility_timeout(0)
+                .send(),
+        )
+        .unwrap();
+    assert!(left.messages().is_empty(), "{:?}", left.messages());
+    assert_eq!(
+        emu.bridge
+            .failed_invocations(&format!("{}-register-objects", stack.prefix)),
+        0
+    );
+
+    // The Batch jobs, run with exactly the environment moto's Batch holds for them.
+    let catalog = catalog(&emu, &stack);
+    for output in &outputs {
+        let (job_id, env) = submitted_job(&emu, output);
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(get("AWS_BATCH_JOB_ID").as_deref(), Some(job_id.as_str()));
+        assert_eq!(
+            get("STUDYFLOW_CATALOG_TABLE").as_deref(),
+            Some(stack.out("FilesTable"))
+        );
+        let run = run_batch_job(&emu, &env);
+        assert!(
+            run.status.success(),
+            "batch-job failed: {}\n{}",
+            String::from_utf8_lossy(&run.stderr),
+            String::from_utf8_lossy(&run.stdout)
+        );
+        let file_key = get("STUDYFLOW_FILE_KEY").unwrap();
+        let item = catalog.get_file("demo-wrist", &file_key).unwrap().unwrap();
+        assert_eq!(item.status, FileStatus::Succeeded, "{item:?}");
+        assert_eq!(item.error, None);
+        let prefix = item.result_prefix.clone().unwrap();
+        assert_eq!(Some(prefix.clone()), get("STUDYFLOW_OUTPUT"));
+        assert!(
+            item.recording_end.is_some() && item.sample_rate == Some(12.5),
+            "{item:?}"
+        );
+        let key_prefix = prefix
+            .strip_prefix(&format!("s3://{bucket}/"))
+            .unwrap()
+            .trim_end_matches('/')
+            .to_string();
+        let summary: Value = serde_json::from_slice(
+            &store
+                .get(bucket, &format!("{key_prefix}/summary.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(summary["inputs"][0]["etag"], json!(item.etag));
+        assert_eq!(summary["inputs"][0]["file_key"], json!(file_key));
+        // Every table the summary lists reads back with the rows it claims, units attached.
+        let mut total = 0;
+        for out in summary["outputs"].as_array().unwrap() {
+            let name = out["file"].as_str().unwrap();
+            let bytes = store.get(bucket, &format!("{key_prefix}/{name}")).unwrap();
+            if out["format"] == "parquet" {
+                let (rows, columns, units) = parquet_rows(bytes);
+                assert_eq!(json!(rows), out["rows"], "{name}");
+                assert!(!columns.is_empty() && units, "{name}: {columns:?}");
+                total += rows;
+            }
+        }
+        assert!(total > 0, "no rows in any table: {}", summary["outputs"]);
+        assert!(
+            summary["outputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["format"] == "csv"),
+            "the config asks for CSV too"
+        );
+        // The job's own bookkeeping on the item (not a status change).
+        let raw = emu
+            .rt()
+            .block_on(
+                aws_sdk_dynamodb::Client::new(&emu.aws.sdk)
+                    .get_item()
+                    .table_name(stack.out("FilesTable"))
+                    .key(
+                        "study",
+                        aws_sdk_dynamodb::types::AttributeValue::S("demo-wrist".into()),
+                    )
+                    .key(
+                        "file_key",
+                        aws_sdk_dynamodb::types::AttributeValue::S(file_key.clone()),
+                    )
+                    .send(),
+            )
+            .unwrap();
+        assert_eq!(
+            raw.item()
+                .and_then(|i| i.get("job_id"))
+                .and_then(|v| v.as_s().ok()),
+            Some(&job_id)
+        );
+    }
+}
+
+#[test]
+fn a_failing_job_and_a_poison_message_end_recorded() {
+    let Some(emu) = emulator(
+        "STUDYFLOW_TEST_AWS_FAIL_ENDPOINT",
+        "STUDYFLOW_TEST_LAMBDA_BRIDGE_FAIL",
+        "a_failing_job_and_a_poison_message_end_recorded",
+    ) else {
+        return;
+    };
+    let stack = deploy(&emu);
+    let store = emu.aws.store();
+    let (config_bucket, bucket) = (stack.out("ConfigBucket"), stack.out("StudyBucket"));
+    store
+        .put(
+            bucket,
+            "metadata/subjects.csv",
+            metadata(&["S01"]).as_bytes(),
+        )
+        .unwrap();
+    store
+        .put(bucket, "raw/S01/V1/wrist.cwa", &recording(3))
+        .unwrap();
+    let config = store
+        .put(
+            config_bucket,
+            "studies/demo-wrist.yaml",
+            config_yaml(bucket).as_bytes(),
+        )
+        .unwrap();
+    scan(
+        &emu,
+        &stack,
+        json!([{"bucket": config_bucket, "key": config.key, "etag": config.etag}]),
+    );
+
+    // This emulator fails every Batch job: the execution catches it and marks the file FAILED
+    // with the job's error.
+    let executions = wait_for("one process-file execution", 60, || {
+        let v = file_executions(&emu, &stack);
+        (v.len() == 1).then_some(v)
+    });
+    let (status, detail) = wait_execution(&emu, &executions[0].1, 120);
+    assert_eq!(status, "FAILED", "{detail}");
+    assert!(detail.contains("ProcessingFailed"), "{detail}");
+    let item = catalog(&emu, &stack)
+        .get_file("demo-wrist", "raw/S01/V1/wrist.cwa")
+        .unwrap()
+        .unwrap();
+    assert_eq!(item.status, FileStatus::Failed);
+    let error = item.error.unwrap_or_default();
+    assert!(!error.is_empty() && error.contains("FAILED"), "{error}");
+
+    // A poison message: never decodable, so every delivery fails; after the queue's
+    // maxReceiveCount (5) deliveries it is in the dead-letter queue, not lost and not looping.
+    let sqs = emu.aws.sqs();
+    let rt = emu.rt();
+    rt.block_on(
+        sqs.send_message()
+            .queue_url(&stack.queue_url)
+            .message_body("{not an S3 event")
+            .send(),
+    )
+    .unwrap();
+    let function = format!("{}-register-objects", stack.prefix);
+    assert_eq!(emu.bridge.failed_invocations(&function), 1);
+    // Lambda's poller, as moto's mapping polls only on send: receive, invoke, delete on success.
+    let svc = emu
+        .bridge
+        .functions
+        .lock()
+        .unwrap()
+        .get(&function)
+        .cloned()
+        .unwrap()
+        .1;
+    let dead = wait_for("the poison message in the DLQ", 60, || {
+        let got = rt
+            .block_on(
+                sqs.receive_message()
+                    .queue_url(&stack.queue_url)
+                    .max_number_of_messages(10)
+                    .visibility_timeout(0)
+                    .send(),
+            )
+            .unwrap();
+        for m in got.messages() {
+            let event = studyflow_lambdas::SqsEvent {
+                records: vec![studyflow_lambdas::SqsMessage {
+                    message_id: m.message_id().unwrap_or("").into(),
+                    body: m.body().unwrap_or("").into(),
+                }],
+            };
+            let answer = studyflow_lambdas::register_batch(&svc, &event);
+            assert_eq!(
+                answer["batchItemFailures"].as_array().map(Vec::len),
+                Some(1)
+            );
+        }
+        let dlq = rt
+            .block_on(
+                sqs.receive_message()
+                    .queue_url(&stack.dlq_url)
+                    .visibility_timeout(30)
+                    .send(),
+            )
+            .unwrap();
+        dlq.messages()
+            .first()
+            .map(|m| m.body().unwrap_or("").to_string())
+    });
+    assert_eq!(dead, "{not an S3 event");
+}
+
+#[test]
+fn a_stale_batch_job_writes_nothing() {
+    let Some(emu) = emulator(
+        "STUDYFLOW_TEST_AWS_ENDPOINT",
+        "STUDYFLOW_TEST_LAMBDA_BRIDGE",
+        "a_stale_batch_job_writes_nothing",
+    ) else {
+        return;
+    };
+    // No stack needed: a files table and a bucket of its own.
+    let tag = unique("stale");
+    let mut options = emu.aws.options.clone();
+    options.tables = studyflow::aws::Tables {
+        studies: format!("{tag}-Studies"),
+        files: format!("{tag}-Files"),
+        subjects: format!("{tag}-Subjects"),
+    };
+    let aws = AwsConfig {
+        options,
+        ..emu.aws.clone()
+    };
+    let catalog = aws.catalog();
+    catalog.ensure_tables().unwrap();
+    let store = aws.store();
+    store.create_bucket(&tag).unwrap();
+    let meta = store
+        .put(&tag, "raw/S01/V1/wrist.cwa", &recording(4))
+        .unwrap();
+    let now = studyflow::model::now_rfc3339();
+    catalog
+        .register_file(&studyflow::model::FileItem {
+            study: "s".into(),
+            file_key: meta.key.clone(),
+            bucket: tag.clone(),
+            subject: "S01".into(),
+            visit: "V1".into(),
+            device: "wrist".into(),
+            format: "cwa".into(),
+            size: meta.size,
+            etag: meta.etag.clone(),
+            recording_start: None,
+            recording_end: None,
+            sample_rate: None,
+            device_id: None,
+            header_error: None,
+            status: FileStatus::Processing,
+            library_version: None,
+            execution_id: None,
+            result_prefix: None,
+            error: None,
+            attempt: 0,
+            registered_at: now.clone(),
+            updated_at: now,
+        })
+        .unwrap();
+    let env = |etag: &str, out: &str| -> Vec<(String, String)> {
+        [
+            ("AWS_REGION", REGION),
+            ("STUDYFLOW_INPUT", &format!("s3://{tag}/{}", meta.key)),
+            ("STUDYFLOW_OUTPUT", &format!("s3://{tag}/{out}")),
+            ("STUDYFLOW_STUDY", "s"),
+            ("STUDYFLOW_FILE_KEY", &meta.key),
+            ("STUDYFLOW_INPUT_ETAG", etag),
+            ("STUDYFLOW_CATALOG_TABLE", &format!("{tag}-Files")),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    let stale = run_batch_job(&emu, &env("0123456789abcdef", "results/stale"));
+    assert_eq!(stale.status.code(), Some(1));
+    let line: Value = serde_json::from_slice(stale.stderr.trim_ascii()).unwrap();
+    assert_eq!(line["kind"], "stale", "{line}");
+    assert!(store.list(&tag, "results/").unwrap().is_empty());
+
+    let ok = run_batch_job(&emu, &env(&meta.etag, "results/ok"));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let keys: Vec<String> = store
+        .list(&tag, "results/ok/")
+        .unwrap()
+        .into_iter()
+        .map(|m| m.key)
+        .collect();
+    assert!(
+        keys.contains(&"results/ok/summary.json".to_string()),
+        "{keys:?}"
+    );
+    assert!(keys.iter().any(|k| k.ends_with(".parquet")), "{keys:?}");
+    let item = catalog.get_file("s", &meta.key).unwrap().unwrap();
+    assert_eq!(
+        item.result_prefix.as_deref(),
+        Some(format!("s3://{tag}/results/ok").as_str())
+    );
+    // The job never changes the status: that is the state machine's.
+    assert_eq!(item.status, FileStatus::Processing);
+}
