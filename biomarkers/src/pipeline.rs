@@ -423,6 +423,22 @@ struct State {
     sleep: Option<Vec<Option<(usize, usize)>>>,
 }
 
+/// The day windows (sample index ranges) of `[base hour, period hours]`, when a step asks for them.
+fn windows_of(
+    time: &[f64],
+    fs: f64,
+    window: Option<[u32; 2]>,
+    clock: &LocalClock,
+    step: &str,
+) -> Result<Option<Vec<(usize, usize)>>, PipelineError> {
+    window
+        .map(|[b, per]| {
+            day_windows(time, fs, i64::from(b), i64::from(per), clock)
+                .map_err(|e| input_err(step, e))
+        })
+        .transpose()
+}
+
 fn input_err(step: &str, e: impl std::fmt::Display) -> PipelineError {
     PipelineError::Input {
         step: step.to_string(),
@@ -620,13 +636,7 @@ impl Pipeline {
                     st.sleep = Some(r.sleep_windows);
                 }
                 Step::Activity(p) => {
-                    let days = match p.day_window {
-                        Some([b, per]) => Some(
-                            day_windows(time, fs, i64::from(b), i64::from(per), &clock)
-                                .map_err(|e| input_err(name, e))?,
-                        ),
-                        None => None,
-                    };
+                    let days = windows_of(time, fs, p.day_window, &clock, name)?;
                     let r = activity::activity(
                         &ActivityInputs {
                             time,
@@ -647,13 +657,7 @@ impl Pipeline {
                     out.tables.push(r.daily);
                 }
                 Step::Staudenmayer(p) => {
-                    let days = match p.day_window {
-                        Some([b, per]) => Some(
-                            day_windows(time, fs, i64::from(b), i64::from(per), &clock)
-                                .map_err(|e| input_err(name, e))?,
-                        ),
-                        None => None,
-                    };
+                    let days = windows_of(time, fs, p.day_window, &clock, name)?;
                     let (t, m) = staudenmayer::staudenmayer(
                         &ActivityInputs {
                             time,
@@ -672,10 +676,9 @@ impl Pipeline {
                 }
                 Step::Gait(p) => {
                     let params = p.step_params().map_err(|e| input_err(name, e))?;
-                    let [b, per] = p.day_window;
                     let days: Vec<(f64, f64)> =
-                        day_windows(time, fs, i64::from(b), i64::from(per), &clock)
-                            .map_err(|e| input_err(name, e))?
+                        windows_of(time, fs, Some(p.day_window.map(u32::from)), &clock, name)?
+                            .unwrap_or_default()
                             .into_iter()
                             .map(|(s, e)| {
                                 let t = |i: usize| {

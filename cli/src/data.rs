@@ -311,16 +311,8 @@ pub fn usage(a: UsageArgs) -> Result<ExitCode> {
         vcpu: a.vcpu,
         memory_gib: a.memory_gib,
     };
-    let studies: Vec<String> = match &a.study {
-        Some(s) => vec![s.clone()],
-        None => catalog
-            .list_studies()?
-            .into_iter()
-            .map(|s| s.study)
-            .collect(),
-    };
     let mut out = Vec::new();
-    for study in studies {
+    for study in query::study_ids(&catalog, a.study.as_deref())? {
         let mut u = StudyUsage {
             study: study.clone(),
             ..Default::default()

@@ -71,14 +71,7 @@ impl FileQuery {
     /// Runs the query: the catalog's own subject/status filter narrows each study's files,
     /// the rest is matched here. Files come back ordered by study, then file key.
     pub fn run(&self, catalog: &dyn Catalog) -> Result<Vec<FileItem>, QueryError> {
-        let studies: Vec<String> = match &self.study {
-            Some(s) => vec![s.clone()],
-            None => catalog
-                .list_studies()?
-                .into_iter()
-                .map(|s| s.study)
-                .collect(),
-        };
+        let studies = study_ids(catalog, self.study.as_deref())?;
         let filter = FileFilter {
             subject: self.subject.clone(),
             status: self.status,
@@ -95,6 +88,18 @@ impl FileQuery {
         }
         Ok(out)
     }
+}
+
+/// The study ids to look at: the one named, or every study in the catalog.
+pub fn study_ids(catalog: &dyn Catalog, study: Option<&str>) -> Result<Vec<String>, PortError> {
+    Ok(match study {
+        Some(s) => vec![s.to_string()],
+        None => catalog
+            .list_studies()?
+            .into_iter()
+            .map(|s| s.study)
+            .collect(),
+    })
 }
 
 /// Parses a status name as the catalog writes it (`SUCCEEDED`, case-insensitive).
