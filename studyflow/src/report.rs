@@ -376,7 +376,7 @@ fn sleep_strips(tables: &[Table], tz: &jiff::tz::TimeZone) -> String {
 }
 
 /// Gait bouts with cadence and speed, when the pipeline had a gait step.
-fn gait_section(tables: &[Table]) -> String {
+fn gait_section(tables: &[Table], tz: &jiff::tz::TimeZone) -> String {
     let Some(bouts) = find(tables, "gait_bout_summary").or_else(|| find(tables, "gait_bouts"))
     else {
         return "<p>No gait step in this pipeline.</p>".into();
@@ -394,15 +394,20 @@ fn gait_section(tables: &[Table]) -> String {
                 .any(|k| n.contains(k))
         })
         .collect();
+    // Unix-second columns are shown as local clock times.
+    let is_time = |c: &&biomarkers::table::Column| c.unit.as_deref() == Some("unix s");
     let mut out = String::from("<table><tr>");
     for c in &keep {
+        let unit = if is_time(c) {
+            Some(format!("local time, {}", tz.iana_name().unwrap_or("UTC")))
+        } else {
+            c.unit.clone()
+        };
         let _ = write!(
             out,
             "<th>{}{}</th>",
             escape(&c.name),
-            c.unit
-                .as_deref()
-                .map(|u| format!(" <span class=\"unit\">[{}]</span>", escape(u)))
+            unit.map(|u| format!(" <span class=\"unit\">[{}]</span>", escape(&u)))
                 .unwrap_or_default()
         );
     }
@@ -410,7 +415,15 @@ fn gait_section(tables: &[Table]) -> String {
     for r in 0..bouts.num_rows().min(500) {
         out.push_str("<tr>");
         for c in &keep {
-            let _ = write!(out, "<td>{}</td>", escape(&cell(&c.data, r)));
+            let text = match (&c.data, is_time(c)) {
+                (ColumnData::F64(v), true) => {
+                    jiff::Timestamp::from_microsecond((v[r] * 1e6) as i64)
+                        .map(|ts| tz.to_datetime(ts).strftime("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_default()
+                }
+                _ => cell(&c.data, r),
+            };
+            let _ = write!(out, "<td>{}</td>", escape(&text));
         }
         out.push_str("</tr>");
     }
@@ -524,7 +537,7 @@ pub fn file_report(tables: &[Table], summary: &Value) -> String {
     b.push_str("<h2>Sleep per night</h2>");
     b.push_str(&sleep_strips(tables, &tz));
     b.push_str("<h2>Gait bouts</h2>");
-    b.push_str(&gait_section(tables));
+    b.push_str(&gait_section(tables, &tz));
     b.push_str("<h2>Endpoints</h2>");
     for t in tables.iter().filter(|t| t.num_rows() <= MAX_TABLE_ROWS) {
         let open = matches!(
@@ -657,5 +670,27 @@ mod tests {
         assert!(html.contains("s&lt;1&gt;"));
         assert!(html.contains("No activity epochs"));
         assert!(!html.contains("<script"));
+    }
+
+    #[test]
+    fn gait_bout_starts_show_in_the_subjects_local_time() {
+        let bouts = Table::new("gait_bout_summary")
+            .with("Bout N", None, ColumnData::I64(vec![1]))
+            .with(
+                "Bout Start",
+                Some("unix s"),
+                ColumnData::F64(vec![1_570_018_121.5]),
+            )
+            .with(
+                "median cadence",
+                Some("steps/min"),
+                ColumnData::F64(vec![98.36]),
+            );
+        let summary = serde_json::json!({"subject": {"time_zone": "Europe/London"}});
+        let html = file_report(&[bouts], &summary);
+        // 2019-10-02 12:08:41 UTC is 13:08:41 in London (BST).
+        assert!(html.contains("<td>2019-10-02 13:08:41</td>"), "{html}");
+        assert!(html.contains("[local time, Europe/London]"));
+        assert!(html.contains("<td>98.36</td>"));
     }
 }
