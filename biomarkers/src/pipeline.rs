@@ -584,6 +584,16 @@ impl Pipeline {
                 None => (&rec.accel).into(),
             };
             let temperature = rec.temperature.as_deref();
+            // What the activity-level steps see: the current acceleration, wear and sleep.
+            let activity_inputs = |days| ActivityInputs {
+                time,
+                accel,
+                fs,
+                wear: st.wear.as_deref(),
+                sleep: st.sleep.as_deref(),
+                days,
+                clock: &clock,
+            };
             match step {
                 Step::Calibrate(p) => {
                     let c = calibrate::calibrate(accel, temperature, fs, p);
@@ -637,19 +647,8 @@ impl Pipeline {
                 }
                 Step::Activity(p) => {
                     let days = windows_of(time, fs, p.day_window, &clock, name)?;
-                    let r = activity::activity(
-                        &ActivityInputs {
-                            time,
-                            accel,
-                            fs,
-                            wear: st.wear.as_deref(),
-                            sleep: st.sleep.as_deref(),
-                            days: days.as_deref(),
-                            clock: &clock,
-                        },
-                        p,
-                    )
-                    .map_err(|e| input_err(name, e))?;
+                    let r = activity::activity(&activity_inputs(days.as_deref()), p)
+                        .map_err(|e| input_err(name, e))?;
                     messages.extend(r.messages);
                     if p.save_epoch_data {
                         out.tables.push(r.epochs);
@@ -658,19 +657,8 @@ impl Pipeline {
                 }
                 Step::Staudenmayer(p) => {
                     let days = windows_of(time, fs, p.day_window, &clock, name)?;
-                    let (t, m) = staudenmayer::staudenmayer(
-                        &ActivityInputs {
-                            time,
-                            accel,
-                            fs,
-                            wear: st.wear.as_deref(),
-                            sleep: st.sleep.as_deref(),
-                            days: days.as_deref(),
-                            clock: &clock,
-                        },
-                        p,
-                    )
-                    .map_err(|e| input_err(name, e))?;
+                    let (t, m) = staudenmayer::staudenmayer(&activity_inputs(days.as_deref()), p)
+                        .map_err(|e| input_err(name, e))?;
                     messages.extend(m);
                     out.tables.push(t);
                 }

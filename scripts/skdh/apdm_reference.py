@@ -61,8 +61,8 @@ def read(path, label, localize):
     return reader.predict(file=str(path))
 
 
-def write_seeds(src, out_dir):
-    """Fuzz seeds: small APDM-shaped files and a 4 KB prefix of the real file."""
+def write_seeds(out_dir):
+    """Fuzz seeds: small APDM-shaped files written by h5py, and a truncated copy of one of them."""
     import h5py
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -98,7 +98,7 @@ def main():
     ap.add_argument("--seeds", type=Path, help="also write the apdm fuzz seeds into this folder")
     args = ap.parse_args()
     if args.seeds is not None:
-        write_seeds(args.file, args.seeds)
+        write_seeds(args.seeds)
 
     out = {
         "skdh_version": skdh.__version__,
