@@ -19,6 +19,11 @@
 //!   the SQS event source mapping) to an HTTP server in this test process, which calls the same
 //!   handler functions the Lambda binaries call, with services built from the deployed
 //!   function's own environment variables.
+//! - Step Functions Distributed Map: moto runs the scan's `StartFilesFromManifest` (ItemReader
+//!   `s3:getObject` of a JSON manifest, one STANDARD child execution per item); the test lowers
+//!   process-config's manifest threshold so three files take that path. moto 5.2.5 cannot
+//!   parse `ItemBatcher` (CreateStateMachine fails) nor an integer `ToleratedFailurePercentage`
+//!   (the definition uses neither), and names Map Runs without a `Label` by a UUID.
 //! - EventBridge: moto stores rules but never starts Step Functions targets, so the test starts
 //!   the scan-configs execution with the input the config-upload rule's InputTransformer makes.
 //! - S3 -> SQS -> Lambda: moto delivers the notifications and invokes the function, one message
@@ -327,6 +332,17 @@ impl Bridge {
             .lock()
             .unwrap()
             .insert(function, (handler, svc));
+    }
+
+    /// Changes the manifest threshold of a registered function's services (process-config).
+    fn set_manifest_threshold(&self, function: &str, threshold: usize) {
+        let mut all = self.functions.lock().unwrap();
+        let (_, svc) = all
+            .get_mut(function)
+            .unwrap_or_else(|| panic!("no function {function}"));
+        let mut changed = Services::clone(svc);
+        changed.settings.manifest_threshold = threshold;
+        *svc = Arc::new(changed);
     }
 
     fn failed_invocations(&self, function: &str) -> usize {
@@ -652,8 +668,8 @@ fn metadata(subjects: &[&str]) -> String {
 }
 
 /// Starts scan-configs as the config-upload rule would (moto's EventBridge does not start
-/// state machines) and waits for it to succeed.
-fn scan(emu: &Emulator, stack: &Stack, configs: Value) {
+/// state machines) and waits for it to succeed. Returns the execution ARN.
+fn scan(emu: &Emulator, stack: &Stack, configs: Value) -> String {
     let sfn = aws_sdk_sfn::Client::new(&emu.aws.sdk);
     let arn = emu
         .rt()
@@ -669,6 +685,7 @@ fn scan(emu: &Emulator, stack: &Stack, configs: Value) {
         .to_string();
     let (status, out) = wait_execution(emu, &arn, 120);
     assert_eq!(status, "SUCCEEDED", "scan-configs: {out}");
+    arn
 }
 
 /// Waits until an execution ends; returns its status and output (or error and cause).
@@ -983,6 +1000,104 @@ fn the_whole_flow_runs_on_the_emulator() {
             Some(&job_id)
         );
     }
+}
+
+#[test]
+fn a_large_study_starts_its_files_through_a_manifest_and_a_distributed_map() {
+    let Some(emu) = emulator(
+        "STUDYFLOW_TEST_AWS_ENDPOINT",
+        "STUDYFLOW_TEST_LAMBDA_BRIDGE",
+        "a_large_study_starts_its_files_through_a_manifest_and_a_distributed_map",
+    ) else {
+        return;
+    };
+    let stack = deploy(&emu);
+    // Three files are "many": the Distributed Map path without thousands of moto executions.
+    emu.bridge
+        .set_manifest_threshold(&format!("{}-process-config", stack.prefix), 1);
+    let store = emu.aws.store();
+    let (config_bucket, bucket) = (stack.out("ConfigBucket"), stack.out("StudyBucket"));
+    let subjects = ["S01", "S02", "S03"];
+    store
+        .put(
+            bucket,
+            "metadata/subjects.csv",
+            metadata(&subjects).as_bytes(),
+        )
+        .unwrap();
+    for (i, s) in subjects.iter().enumerate() {
+        store
+            .put(
+                bucket,
+                &format!("raw/{s}/V1/wrist.cwa"),
+                &recording(i as u64),
+            )
+            .unwrap();
+    }
+    let config = store
+        .put(
+            config_bucket,
+            "studies/demo-wrist.yaml",
+            config_yaml(bucket).as_bytes(),
+        )
+        .unwrap();
+    let scan_arn = scan(
+        &emu,
+        &stack,
+        json!([{"bucket": config_bucket, "key": config.key, "etag": config.etag}]),
+    );
+
+    // process-config wrote the starts to a manifest the scan's role may read.
+    let manifests = store
+        .list(config_bucket, "studies/_manifests/demo-wrist/")
+        .unwrap();
+    assert_eq!(manifests.len(), 1, "{manifests:?}");
+    let starts: Vec<handlers::FileStart> =
+        serde_json::from_slice(&store.get(config_bucket, &manifests[0].key).unwrap()).unwrap();
+    assert_eq!(starts.len(), subjects.len());
+
+    // The scan ran a Map Run, whose children started one process-file execution per file.
+    let sfn = aws_sdk_sfn::Client::new(&emu.aws.sdk);
+    let history = emu
+        .rt()
+        .block_on(
+            sfn.get_execution_history()
+                .execution_arn(&scan_arn)
+                .max_results(1000)
+                .send(),
+        )
+        .unwrap();
+    let kinds: Vec<&str> = history
+        .events()
+        .iter()
+        .map(|e| e.r#type().as_str())
+        .collect();
+    assert!(kinds.contains(&"MapRunStarted"), "{kinds:?}");
+    assert!(kinds.contains(&"MapRunSucceeded"), "{kinds:?}");
+    let executions = wait_for("three process-file executions", 60, || {
+        let v = file_executions(&emu, &stack);
+        (v.len() == subjects.len()).then_some(v)
+    });
+    let mut names: Vec<&str> = starts.iter().map(|s| s.name.as_str()).collect();
+    names.sort();
+    let started: Vec<&str> = executions.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(started, names);
+    for (name, arn) in &executions {
+        let (status, output) = wait_execution(&emu, arn, 120);
+        assert_eq!(status, "SUCCEEDED", "{name}: {output}");
+    }
+    for s in subjects {
+        let key = format!("raw/{s}/V1/wrist.cwa");
+        assert_eq!(
+            file_status(&emu, &stack, &key),
+            Some(FileStatus::Succeeded),
+            "{key}"
+        );
+    }
+
+    // A rescan of the unchanged config starts nothing new.
+    scan(&emu, &stack, Value::Null);
+    assert_eq!(file_executions(&emu, &stack), executions);
 }
 
 #[test]

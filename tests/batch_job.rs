@@ -114,3 +114,71 @@ fn the_input_is_deleted_after_success_only_when_the_study_asks() {
         "the input was deleted with the option off"
     );
 }
+
+/// The study's `data.read` section reaches the reader through `STUDYFLOW_READ` (`--read`): the
+/// APDM sensor by label, and `on_data_issues: fail` turning skipped corrupt CWA blocks into a
+/// failure that names the file and the first bad block's byte offset.
+#[test]
+fn read_options_choose_the_apdm_sensor_and_the_corrupt_block_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let apdm = format!("{SHARED}/skdh/io/apdm_sample.h5");
+    let device_of = |read: Option<&str>, out: &str| {
+        let mut c = batch_job();
+        c.args(["--input", &apdm, "--output"])
+            .arg(dir.path().join(out))
+            .args(["--pipeline", r#"{"steps":[]}"#]);
+        if let Some(r) = read {
+            c.args(["--read", r]);
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let summary: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join(out).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        summary["recording"]["device_id"].clone()
+    };
+    let lumbar = device_of(None, "default");
+    let wrist = device_of(Some(r#"{"sensor":"Left Wrist"}"#), "wrist");
+    assert!(lumbar.is_string() && wrist.is_string());
+    assert_ne!(lumbar, wrist, "the label picked another sensor");
+    assert_eq!(device_of(Some(r#"{"sensor":"Lumbar"}"#), "lumbar"), lumbar);
+
+    let corrupt = format!("{SHARED}/ggirread/ax3_testfile_corrupt_blocks_0_13_14_142_143_144.cwa");
+    let run = |read: &str, out: &str| {
+        batch_job()
+            .args(["--input", &corrupt, "--output"])
+            .arg(dir.path().join(out))
+            .args(["--pipeline", r#"{"steps":[]}"#, "--read", read])
+            .output()
+            .unwrap()
+    };
+    let reported = run("{}", "reported");
+    assert!(reported.status.success());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("reported/summary.json")).unwrap())
+            .unwrap();
+    assert!(
+        !summary["data_issues"].as_array().unwrap().is_empty(),
+        "the corrupt blocks are listed"
+    );
+    let failed = run(r#"{"on_data_issues":"fail"}"#, "failed");
+    assert_eq!(failed.status.code(), Some(1));
+    let err: serde_json::Value = serde_json::from_slice(
+        String::from_utf8_lossy(&failed.stderr)
+            .lines()
+            .next()
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    let err = err["error"].as_str().unwrap();
+    assert!(
+        err.contains("ax3_testfile_corrupt_blocks") && err.contains("byte offset"),
+        "{err}"
+    );
+    assert!(!dir.path().join("failed/summary.json").exists());
+    let bad = run(r#"{"on_data_issue":"fail"}"#, "bad");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("STUDYFLOW_READ"));
+}

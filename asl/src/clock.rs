@@ -94,6 +94,14 @@ fn scale_down(d: Duration, factor: f64) -> Duration {
     Duration::try_from_secs_f64(d.as_secs_f64() / factor).unwrap_or(Duration::MAX)
 }
 
+/// A time as Step Functions writes it in the context object (`$$.Execution.StartTime`,
+/// `$$.State.EnteredTime`): UTC with exactly three fractional digits and `Z`, e.g.
+/// `2019-03-26T20:14:13.192Z` (the developer guide's example). Handlers parse these, so
+/// the form must not depend on how many trailing zeros a nanosecond time happens to have.
+pub(crate) fn context_time(ts: Timestamp) -> String {
+    ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
 /// Adds a std duration to a timestamp, saturating at the end of representable time.
 pub(crate) fn add(ts: Timestamp, d: Duration) -> Timestamp {
     let ns = ts.as_nanosecond().saturating_add(d.as_nanos() as i128);
@@ -113,6 +121,19 @@ pub(crate) fn until(earlier: Timestamp, later: Timestamp) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn context_times_have_millisecond_precision_and_z() {
+        let t = |s: &str| context_time(s.parse().expect("a timestamp"));
+        assert_eq!(t("2019-03-26T20:14:13.192Z"), "2019-03-26T20:14:13.192Z");
+        assert_eq!(t("2019-03-26T20:14:13Z"), "2019-03-26T20:14:13.000Z");
+        assert_eq!(t("2019-03-26T20:14:13.19Z"), "2019-03-26T20:14:13.190Z");
+        // Truncated, not rounded (a rounded time could be after the real one).
+        assert_eq!(
+            t("2019-03-26T22:14:13.999999999+02:00"),
+            "2019-03-26T20:14:13.999Z"
+        );
+    }
 
     #[test]
     fn scaled_clock_runs_fast_and_converts_durations() {

@@ -314,7 +314,7 @@ impl Interpreter {
         abort: &AbortHandle,
     ) -> Execution {
         let start = self.clock.now();
-        let start_text = start.to_string();
+        let start_text = clock::context_time(start);
         let deadline = machine
             .timeout_seconds
             .map(|s| clock::add(start, Duration::from_secs(s)));
@@ -698,7 +698,7 @@ impl Run<'_> {
                 ))));
             };
             let ty = state.type_name();
-            let entered = self.clock().now().to_string();
+            let entered = clock::context_time(self.clock().now());
             self.event(
                 last,
                 scope.counted,

@@ -41,6 +41,8 @@
 //!   and `Parameters` (see [`CallPurpose`]); `ItemBatcher` (`MaxItemsPerBatch[Path]`,
 //!   `MaxInputBytesPerBatch[Path]`, `BatchInput`); `ToleratedFailurePercentage[Path]`,
 //!   `ToleratedFailureCount[Path]` (`States.ExceedToleratedFailureThreshold`); `Label`.
+//!   [`decode_items`] turns the object an `s3:getObject` reader fetched into items (JSON,
+//!   JSONL, CSV), for handlers that read from their own store.
 //! - Input/output processing: `InputPath`, `Parameters`, `ResultSelector`, `ResultPath`
 //!   (including `null` and creating nested fields), `OutputPath`; `.$` fields with paths,
 //!   `$$` context paths and intrinsic functions, inside nested objects and arrays. JSONPath
@@ -96,6 +98,7 @@ mod error;
 mod history;
 mod interpreter;
 mod intrinsic;
+mod items;
 mod path;
 mod random;
 mod template;
@@ -108,6 +111,7 @@ pub use interpreter::{
     AbortHandle, CallPurpose, DEFAULT_MAX_HISTORY_EVENTS, DEFAULT_PAYLOAD_LIMIT, ExecutionInfo,
     Interpreter, TaskCall, TaskFailure, TaskHandler,
 };
+pub use items::{ItemsError, decode_items};
 
 use std::collections::BTreeMap;
 

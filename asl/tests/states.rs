@@ -106,13 +106,15 @@ fn context_object_fields() {
     );
     assert_eq!(out["name"], json!("exec-1"));
     assert_eq!(out["input"], json!({"hello": "world"}));
-    assert_eq!(out["start"], json!(START));
+    // Context times are written as Step Functions writes them: UTC, milliseconds, `Z`.
+    let start_text = START.replace("Z", ".000Z");
+    assert_eq!(out["start"], json!(start_text));
     assert_eq!(
         out["role"],
         json!("arn:aws:iam::000000000000:role/StepFunctionsLocal")
     );
     assert_eq!(out["state"], json!("Ctx"));
-    assert_eq!(out["entered"], json!(START));
+    assert_eq!(out["entered"], json!(start_text));
     assert_eq!(out["retry"], json!(0));
     assert_eq!(
         out["sm"],

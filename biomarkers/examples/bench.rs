@@ -16,6 +16,9 @@
 //! (`bouts` classifier bouts; `gait_bouts` bouts with steps and `steps` for `gait`) so the
 //! two implementations can be compared for sanity.
 //!
+//! With `BENCH_DUMP=<dir>` the algorithm stages also write every output table to
+//! `<dir>/<stage>_<table>.csv` after the measurement (for checking that outputs stay the same).
+//!
 //! Algorithm stages first decode the file (reported as `read_wall_s`, outside the measurement),
 //! then measure only `Pipeline::run`, so both sides time the same work as SKDH's `predict`.
 //! Peak RSS is the whole process's high-water mark (it includes the decoded arrays); `rss_input`
@@ -293,6 +296,16 @@ fn measure(stage: &str, file: &Path, chunk: usize) -> Result<Value, String> {
             out["cpu_s"] = json!(cpu);
             match r {
                 Ok(o) => {
+                    if let Ok(dir) = std::env::var("BENCH_DUMP") {
+                        // outside the measurement: every table as CSV (shortest round-trip
+                        // floats), to check that a change keeps the outputs bit-identical
+                        for t in &o.tables {
+                            let path = Path::new(&dir).join(format!("{stage}_{}.csv", t.name));
+                            let f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+                            t.write_csv(std::io::BufWriter::new(f))
+                                .map_err(|e| e.to_string())?;
+                        }
+                    }
                     out["steps"] = json!(
                         o.reports
                             .iter()

@@ -2,11 +2,16 @@
 //!
 //! A pipeline travels as JSON between the study config, the state machine and the batch job:
 //! `{"steps": [{"step": "wear", "params": {"method": "choi"}}, {"step": "activity"}, ...]}`.
+//! Per-day and per-bout tables (`Day N`, `Bout N`) get a `reason` column: why a row has no
+//! values, or which of its values are undefined (NaN), empty when it has them all.
 //! Parameters use SKDH's names, defaults and units; unknown steps or parameters are errors that
 //! name the step and field. [`Pipeline::resolved`] gives the same shape with every default filled
 //! in, for provenance.
 //!
 //! Steps and what they pass on (as SKDH's pipeline does):
+//! * `fill_gaps` (SKDH `FillGaps`, `fill_values`): table `filled_gaps`; later steps see the
+//!   recording re-gridded at its sampling rate, gaps filled (acceleration [0, 0, 1] g). It must
+//!   come before `calibrate`, `wear` and `sleep`, whose results are indices into the samples.
 //! * `calibrate` (van Hees auto-calibration): table `calibration`; when it succeeds, later steps
 //!   see the corrected acceleration.
 //! * `wear` (`method`: `accel_threshold` (default), `choi`, `cta`, `detach`): table
@@ -14,6 +19,8 @@
 //! * `sleep`: tables `sleep_nights`, `sleep_minutes`; later activity excludes the sleep windows.
 //! * `activity`: tables `activity_daily` and (unless `save_epoch_data: false`)
 //!   `activity_epochs`.
+//! * `counts` (ActiGraph activity counts as ActiLife computes them, `epoch_seconds`,
+//!   `lfe_select`): table `actigraph_counts`; uses the current (calibrated) acceleration.
 //! * `staudenmayer` (SKDH `StaudenmayerClassification`, `arm_axis` required): table
 //!   `staudenmayer_daily`.
 
@@ -27,7 +34,9 @@ use crate::activity::{self, ActivityInputs};
 use crate::io::Recording;
 use crate::preprocessing::Axes;
 use crate::preprocessing::calibrate::{self, CalibrateParams, CalibrationStatus};
+use crate::preprocessing::counts::{self, CountsParams};
 use crate::preprocessing::days::{LocalClock, day_windows};
+use crate::preprocessing::gaps::{self, FillValues};
 use crate::preprocessing::wear::{
     self, AccelThresholdParams, Bouts, ChoiParams, CtaParams, DetachParams,
 };
@@ -137,9 +146,30 @@ impl WearParams {
     }
 }
 
+/// Parameters of the `fill_gaps` step (SKDH `FillGaps`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FillGapsParams {
+    /// Values of the filled samples per stream (SKDH `fill_values`; `null` or missing keys take
+    /// SKDH's defaults: acceleration [0, 0, 1] g, gyroscope, temperature and ECG 0).
+    #[serde(deserialize_with = "null_as_default")]
+    pub fill_values: FillValues,
+}
+
+/// SKDH saves an unset dictionary parameter as `null`.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// A step with its parameters decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
+    /// Gap filling (re-grid at the sampling rate).
+    FillGaps(FillGapsParams),
     /// Auto-calibration (van Hees).
     Calibrate(CalibrateParams),
     /// Wear detection.
@@ -150,6 +180,8 @@ pub enum Step {
     Activity(ActivityParams),
     /// Staudenmayer activity levels (15 s windows).
     Staudenmayer(StaudenmayerParams),
+    /// ActiGraph activity counts per epoch.
+    Counts(CountsParams),
     /// Lumbar gait: classifier bouts, steps and their endpoints, per-bout and per-day summaries.
     Gait(GaitStepConfig),
 }
@@ -257,11 +289,13 @@ impl GaitStepConfig {
 
 /// The names of the steps this library version offers, in the usual running order.
 pub const STEP_NAMES: &[&str] = &[
+    "fill_gaps",
     "calibrate",
     "wear",
     "sleep",
     "activity",
     "staudenmayer",
+    "counts",
     "gait",
 ];
 
@@ -320,6 +354,14 @@ impl Step {
             message,
         };
         match spec.step.as_str() {
+            "fill_gaps" => {
+                // the nested map's own errors name it, not one of its keys as a step parameter
+                if let Some(v) = spec.params.get("fill_values").filter(|v| !v.is_null()) {
+                    serde_json::from_value::<FillValues>(v.clone())
+                        .map_err(|e| bad(format!("fill_values: {e}")))?;
+                }
+                Ok(Step::FillGaps(decode(index, spec)?))
+            }
             "calibrate" => Ok(Step::Calibrate(decode(index, spec)?)),
             "wear" => WearParams::from_map(spec.params.clone())
                 .map(Step::Wear)
@@ -348,6 +390,13 @@ impl Step {
                 p.validate().map_err(|e| bad(e.to_string()))?;
                 Ok(Step::Staudenmayer(p))
             }
+            "counts" => {
+                let p: CountsParams = decode(index, spec)?;
+                if !(1..=3600).contains(&p.epoch_seconds) {
+                    return Err(bad("epoch_seconds: must be in 1..=3600".into()));
+                }
+                Ok(Step::Counts(p))
+            }
             "gait" => {
                 let p: GaitStepConfig = decode(index, spec)?;
                 p.step_params().map_err(bad)?;
@@ -364,22 +413,26 @@ impl Step {
     /// The step's name as written in configs.
     pub fn name(&self) -> &'static str {
         match self {
+            Step::FillGaps(_) => "fill_gaps",
             Step::Calibrate(_) => "calibrate",
             Step::Wear(_) => "wear",
             Step::Sleep(_) => "sleep",
             Step::Activity(_) => "activity",
             Step::Staudenmayer(_) => "staudenmayer",
+            Step::Counts(_) => "counts",
             Step::Gait(_) => "gait",
         }
     }
 
     fn params_json(&self) -> serde_json::Map<String, serde_json::Value> {
         let v = match self {
+            Step::FillGaps(p) => serde_json::to_value(p),
             Step::Calibrate(p) => serde_json::to_value(p),
             Step::Wear(p) => return p.to_map(),
             Step::Sleep(p) => serde_json::to_value(p),
             Step::Activity(p) => serde_json::to_value(p),
             Step::Staudenmayer(p) => serde_json::to_value(p),
+            Step::Counts(p) => serde_json::to_value(p),
             Step::Gait(p) => serde_json::to_value(p),
         };
         match v {
@@ -476,6 +529,102 @@ fn bouts_table(time: &[f64], bouts: &[(usize, usize)]) -> Table {
         )
 }
 
+/// Adds a `reason` column to a per-day or per-bout table (one with an integer `Day N` or
+/// `Bout N`): the step's notes about that day (e.g. why its endpoints are NaN), else, where the
+/// row has NaN values, which ones are undefined for it (e.g. fragmentation endpoints of an
+/// intensity level without bouts); empty for a row with every value.
+fn add_day_reasons(t: &mut Table, messages: &[String]) {
+    let (key, what) = if let Some(ColumnData::I64(d)) = t.column("Day N").map(|c| &c.data) {
+        (d.clone(), "day")
+    } else if let Some(ColumnData::I64(b)) = t.column("Bout N").map(|c| &c.data) {
+        (b.clone(), "bout")
+    } else {
+        return;
+    };
+    if t.column("reason").is_some() {
+        return;
+    }
+    let reasons: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(row, d)| {
+            let prefix = format!("{what} {d}: ");
+            let notes: Vec<&str> = messages
+                .iter()
+                .filter_map(|m| m.strip_prefix(&prefix))
+                .collect();
+            if !notes.is_empty() {
+                return notes.join("; ");
+            }
+            let undefined: Vec<&str> = t
+                .columns
+                .iter()
+                .filter(|c| matches!(&c.data, ColumnData::F64(v) if v.get(row).is_some_and(|x| x.is_nan())))
+                .map(|c| c.name.as_str())
+                .collect();
+            match undefined.len() {
+                0 => String::new(),
+                n if n <= 6 => format!("undefined for this {what}: {}", undefined.join(", ")),
+                n => format!(
+                    "undefined for this {what}: {} and {} more",
+                    undefined[..6].join(", "),
+                    n - 6
+                ),
+            }
+        })
+        .collect();
+    t.columns.push(crate::table::Column {
+        name: "reason".into(),
+        unit: None,
+        data: ColumnData::Str(reasons),
+    });
+}
+
+/// The gaps `fill_gaps` fills: the last sample before and the first after each, unix s.
+fn gaps_table(time: &[f64], fs: f64) -> Table {
+    let gaps: Vec<(f64, f64)> = time
+        .windows(2)
+        .filter(|w| w[1] - w[0] > 1.5 / fs)
+        .map(|w| (w[0], w[1]))
+        .collect();
+    Table::new("filled_gaps")
+        .with(
+            "last_before",
+            Some("unix s"),
+            ColumnData::F64(gaps.iter().map(|g| g.0).collect()),
+        )
+        .with(
+            "first_after",
+            Some("unix s"),
+            ColumnData::F64(gaps.iter().map(|g| g.1).collect()),
+        )
+        .with(
+            "duration",
+            Some("s"),
+            ColumnData::F64(gaps.iter().map(|g| g.1 - g.0).collect()),
+        )
+}
+
+fn counts_table(time: &[f64], c: &counts::Counts) -> Table {
+    let t0 = time.first().copied().unwrap_or(f64::NAN);
+    let ep = f64::from(c.epoch_seconds);
+    let axis = |k: usize| ColumnData::I64(c.axes[k].iter().map(|&v| i64::from(v)).collect());
+    Table::new("actigraph_counts")
+        .with(
+            "epoch_start",
+            Some("unix s"),
+            ColumnData::F64((0..c.len()).map(|i| t0 + i as f64 * ep).collect()),
+        )
+        .with("counts_x", Some("counts"), axis(0))
+        .with("counts_y", Some("counts"), axis(1))
+        .with("counts_z", Some("counts"), axis(2))
+        .with(
+            "vector_magnitude",
+            Some("counts"),
+            ColumnData::F64((0..c.len()).map(|i| c.vector_magnitude(i)).collect()),
+        )
+}
+
 fn calibration_table(c: &calibrate::Calibration) -> Table {
     let f = |v: f64| ColumnData::F64(vec![v]);
     let ok = c.status == CalibrationStatus::Calibrated;
@@ -524,6 +673,22 @@ impl Pipeline {
             .enumerate()
             .map(|(i, s)| Step::from_spec(i, s))
             .collect::<Result<Vec<_>, _>>()?;
+        // Calibration, wear and sleep hand on sample indices and corrected samples of the grid
+        // they ran on; re-gridding after them would misalign those.
+        if let Some(fill) = steps.iter().position(|s| matches!(s, Step::FillGaps(_)))
+            && let Some(before) = steps[..fill]
+                .iter()
+                .find(|s| matches!(s, Step::Calibrate(_) | Step::Wear(_) | Step::Sleep(_)))
+        {
+            return Err(PipelineError::BadParams {
+                index: fill,
+                name: "fill_gaps".into(),
+                message: format!(
+                    "fill_gaps must come before {} (its results refer to the samples before filling)",
+                    before.name()
+                ),
+            });
+        }
         Ok(Pipeline { steps })
     }
 
@@ -567,9 +732,13 @@ impl Pipeline {
             wear: None,
             sleep: None,
         };
-        let fs = rec.fs;
-        let time = &rec.time;
+        let mut filled: Option<Recording> = None;
         for step in &self.steps {
+            // after a fill_gaps step, every later step reads the filled recording
+            let rec = filled.as_ref().unwrap_or(rec);
+            let mut refilled = None;
+            let fs = rec.fs;
+            let time = &rec.time;
             let t0 = Instant::now();
             let name = step.name();
             if rec.is_empty() || fs.is_nan() || fs <= 0.0 {
@@ -579,6 +748,7 @@ impl Pipeline {
                 ));
             }
             let mut messages = Vec::new();
+            let first_table = out.tables.len();
             let accel: Axes<'_> = match &st.accel {
                 Some(a) => a.into(),
                 None => (&rec.accel).into(),
@@ -595,6 +765,22 @@ impl Pipeline {
                 clock: &clock,
             };
             match step {
+                Step::FillGaps(p) => {
+                    let table = gaps_table(time, fs);
+                    match gaps::fill_gaps(rec, &p.fill_values).map_err(|e| input_err(name, e))? {
+                        Some(f) => {
+                            messages.push(format!(
+                                "{} gaps filled with {} samples",
+                                table.num_rows(),
+                                gaps::filled_samples(rec, &f)
+                            ));
+                            refilled = Some(f);
+                        }
+                        None => messages
+                            .push("no gaps longer than 1.5 sample periods: nothing filled".into()),
+                    }
+                    out.tables.push(table);
+                }
                 Step::Calibrate(p) => {
                     let c = calibrate::calibrate(accel, temperature, fs, p);
                     messages.push(c.status.describe().to_string());
@@ -662,6 +848,35 @@ impl Pipeline {
                     messages.extend(m);
                     out.tables.push(t);
                 }
+                Step::Counts(p) => {
+                    let c = counts::actigraph_counts(time, accel, fs, p)
+                        .map_err(|e| input_err(name, e))?;
+                    messages.push(match c.resampling {
+                        counts::Resampling::ActiLife => format!(
+                            "{} epochs of {} s (ActiLife resampling)",
+                            c.len(),
+                            p.epoch_seconds
+                        ),
+                        counts::Resampling::PowerOfTwo => format!(
+                            "{} epochs of {} s (ActiGraph 256 Hz resampling)",
+                            c.len(),
+                            p.epoch_seconds
+                        ),
+                        counts::Resampling::Interpolated => format!(
+                            "{} epochs of {} s; {fs} Hz has no ActiGraph resampling: interpolated \
+                             to 30 Hz (counts are close to, not equal to, ActiLife's)",
+                            c.len(),
+                            p.epoch_seconds
+                        ),
+                    });
+                    if c.is_empty() {
+                        messages.push(format!(
+                            "the recording is shorter than one {} s epoch: no counts",
+                            p.epoch_seconds
+                        ));
+                    }
+                    out.tables.push(counts_table(time, &c));
+                }
                 Step::Gait(p) => {
                     let params = p.step_params().map_err(|e| input_err(name, e))?;
                     let days: Vec<(f64, f64)> =
@@ -704,11 +919,17 @@ impl Pipeline {
                     out.tables.push(r.day_summary);
                 }
             }
+            for t in &mut out.tables[first_table..] {
+                add_day_reasons(t, &messages);
+            }
             out.reports.push(StepReport {
                 step: name.to_string(),
                 seconds: t0.elapsed().as_secs_f64(),
                 messages,
             });
+            if let Some(f) = refilled {
+                filled = Some(f);
+            }
         }
         Ok(out)
     }
@@ -779,6 +1000,44 @@ mod tests {
             bad(r#"{"steps":[{"step":"staudenmayer","params":{"arm_axis":3}}]}"#)
                 .contains("arm_axis")
         );
+    }
+
+    #[test]
+    fn fill_gaps_and_counts_specs() {
+        let spec = |s: &str| -> Result<Pipeline, String> {
+            let spec: PipelineSpec = serde_json::from_str(s).unwrap();
+            Pipeline::from_spec(&spec).map_err(|e| e.to_string())
+        };
+        let p = spec(r#"{"steps":[{"step":"fill_gaps","params":{"fill_values":null}},{"step":"wear"},{"step":"counts"}]}"#).unwrap();
+        let r = p.resolved();
+        assert_eq!(
+            r.steps[0].params["fill_values"]["accel"],
+            serde_json::json!([0.0, 0.0, 1.0])
+        );
+        assert_eq!(r.steps[2].params["epoch_seconds"], 60);
+        assert_eq!(Pipeline::from_spec(&r).unwrap(), p);
+        let e = spec(r#"{"steps":[{"step":"wear"},{"step":"fill_gaps"}]}"#).unwrap_err();
+        assert!(
+            e.contains("steps[1] (fill_gaps)") && e.contains("before wear"),
+            "{e}"
+        );
+        let e = spec(r#"{"steps":[{"step":"fill_gaps","params":{"fill_values":{"acel":1}}}]}"#)
+            .unwrap_err();
+        assert!(e.contains("fill_values: unknown field `acel`"), "{e}");
+        let e = spec(r#"{"steps":[{"step":"counts","params":{"epoch_seconds":0}}]}"#).unwrap_err();
+        assert!(e.contains("epoch_seconds"), "{e}");
+    }
+
+    #[test]
+    fn day_reasons_name_the_day_or_the_undefined_values() {
+        let mut t = Table::new("d")
+            .with("Day N", None, ColumnData::I64(vec![1, 2, 3]))
+            .with("a", None, ColumnData::F64(vec![f64::NAN, 1.0, f64::NAN]));
+        add_day_reasons(&mut t, &["day 1: too little wear".into(), "other".into()]);
+        let Some(ColumnData::Str(r)) = t.column("reason").map(|c| &c.data) else {
+            panic!("no reason column")
+        };
+        assert_eq!(r, &["too little wear", "", "undefined for this day: a"]);
     }
 
     #[test]

@@ -166,7 +166,7 @@ fn complete_reader_seeds_decode_samples() {
             // CSV has no self-description: read it with the layout the dispatcher sniffs.
             let bytes = std::fs::read(&file).expect("read seed");
             let opts = biomarkers::io::ReadOptions {
-                csv: biomarkers::io::csv::sniff_options(&bytes),
+                csv: Some(biomarkers::io::csv::sniff_options(&bytes)),
                 ..opts.clone()
             };
             let rec = biomarkers::io::read_file(&file, &opts);

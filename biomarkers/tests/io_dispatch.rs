@@ -144,18 +144,19 @@ fn header_facts_from_files_agree_with_full_reads() {
     }
 }
 
-/// CSV needs its layout; the dispatch's sniffing gives it for these files.
+/// The sniffed CSV layout (as `read_file` guesses it), with what these files need beyond it.
 fn csv_aware_options(rel: &str) -> ReadOptions {
     let mut opts = ReadOptions::default();
     if rel.ends_with(".csv") {
         let (p, _) = prefix(rel);
-        opts.csv = biomarkers::io::csv::sniff_options(&p);
+        let mut csv = biomarkers::io::csv::sniff_options(&p);
         if rel.contains("gnactv_data") || rel.contains("sit2standpy") {
-            opts.csv.gyro_columns = None;
+            csv.gyro_columns = None;
         }
         if rel.contains("sit2standpy") {
-            opts.csv.accel_unit = biomarkers::io::csv::AccelUnit::MetersPerSecondSquared;
+            csv.accel_unit = biomarkers::io::csv::AccelUnit::MetersPerSecondSquared;
         }
+        opts.csv = Some(csv);
     }
     opts
 }

@@ -202,10 +202,14 @@ pub struct ProcessArgs {
     /// Also write the HTML report (`report.html`).
     #[arg(long)]
     html: bool,
+    /// APDM files: the sensor to read, by label (e.g. "Left Wrist") or id (default: the one
+    /// labelled Lumbar, or the only one); wins over the config's `data.read.sensor`.
+    #[arg(long)]
+    sensor: Option<String>,
 }
 
 pub fn process(a: ProcessArgs) -> Result<ExitCode> {
-    let (pipeline, config_hash, mut formats) = match &a.config {
+    let (pipeline, config_hash, mut formats, mut read) = match &a.config {
         Some(path) => {
             let text =
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -219,14 +223,19 @@ pub fn process(a: ProcessArgs) -> Result<ExitCode> {
                     .filter(|f| *f != "parquet")
                     .map(str::to_string)
                     .collect::<Vec<_>>(),
+                cfg.data.read.clone(),
             )
         }
         None => (
             biomarkers::pipeline::Pipeline::default_wrist().resolved(),
             String::new(),
             Vec::new(),
+            studyflow::config::ReadConfig::default(),
         ),
     };
+    if a.sensor.is_some() {
+        read.sensor = a.sensor.clone();
+    }
     for (flag, name) in [(a.csv, "csv"), (a.html, "html")] {
         if flag && !formats.iter().any(|f| f == name) {
             formats.push(name.to_string());
@@ -260,6 +269,7 @@ pub fn process(a: ProcessArgs) -> Result<ExitCode> {
         formats,
         delete_input_after_success: false,
         tables_output: None,
+        read,
     };
     let scratch = tempfile::tempdir()?;
     let summary = batch::run_job(
@@ -460,9 +470,12 @@ pub fn info(file: &Path, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn convert(file: &Path, out: &Path) -> Result<ExitCode> {
-    let rec = biomarkers::io::read_file(file, &ReadOptions::default())
-        .with_context(|| format!("{}", file.display()))?;
+/// `studyflow convert`: `sensor` picks an APDM sensor by label or id.
+pub fn convert(file: &Path, out: &Path, sensor: Option<String>) -> Result<ExitCode> {
+    let mut opts = ReadOptions::default();
+    opts.apdm.sensor_label = sensor;
+    let rec =
+        biomarkers::io::read_file(file, &opts).with_context(|| format!("{}", file.display()))?;
     let table = biomarkers::table::samples_table(&rec);
     let f = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let w = std::io::BufWriter::new(f);

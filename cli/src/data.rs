@@ -1,5 +1,6 @@
 //! The data team's commands: `files` (query the catalog), `fetch` (download raw files or
-//! results), `upload` (place recordings under a study's key pattern).
+//! results), `upload` (place recordings under a study's key pattern), `usage`, `presign`.
+//! Each works on the local root and, with `--backend aws` (cargo feature `aws`), on the stack.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,19 +8,20 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use studyflow::config::KeyParts;
+use studyflow::config::{KeyParts, StudyConfig};
 use studyflow::local::LocalOptions;
 use studyflow::model::{FileItem, FileStatus};
 use studyflow::ports::{Catalog, ObjectStore};
 use studyflow::query::{self, FileQuery};
 use studyflow::transfer::{self, FetchWhat};
 
+use crate::backend::{Backend, BackendArgs, BackendKind};
+
 /// Filters shared by `files` and `fetch`.
 #[derive(Args, Clone)]
 pub struct QueryArgs {
-    /// Local root folder.
-    #[arg(long, default_value = ".studyflow")]
-    root: PathBuf,
+    #[command(flatten)]
+    backend: BackendArgs,
     /// Only this study.
     #[arg(long)]
     study: Option<String>,
@@ -69,16 +71,11 @@ impl QueryArgs {
         })
     }
 
-    fn run(&self) -> Result<Vec<FileItem>> {
+    fn run(&self) -> Result<(Backend, Vec<FileItem>)> {
         let q = self.query()?;
-        if !studyflow::local::catalog_path(&self.root).is_file() {
-            bail!(
-                "{} has no catalog (run `studyflow demo` or drop a config first)",
-                self.root.display()
-            );
-        }
-        let catalog = studyflow::local::open_catalog(&self.root)?;
-        Ok(q.run(&catalog)?)
+        let backend = Backend::open(&self.backend, None)?;
+        let found = q.run(backend.catalog())?;
+        Ok((backend, found))
     }
 }
 
@@ -97,7 +94,7 @@ fn civil(t: Option<f64>) -> String {
 }
 
 pub fn files(a: FilesArgs) -> Result<ExitCode> {
-    let found = a.query.run()?;
+    let (_, found) = a.query.run()?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&found)?);
         return Ok(ExitCode::SUCCESS);
@@ -146,28 +143,18 @@ pub struct FetchArgs {
 }
 
 pub fn fetch(a: FetchArgs) -> Result<ExitCode> {
-    let found = a.query.run()?;
-    let store = studyflow::local::plain_store(&a.query.root);
+    let (backend, found) = a.query.run()?;
     let what = if a.results {
         FetchWhat::Results
     } else {
         FetchWhat::Raw
     };
-    let (plan, missing) = transfer::plan_fetch(&store, &found, what, &a.out)?;
+    let (plan, missing) = transfer::plan_fetch(backend.store(), &found, what, &a.out)?;
     let total: u64 = plan.iter().map(|d| d.size).sum();
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {elapsed:>4} [{bar:30}] {bytes}/{total_bytes} {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
+    let bar = progress_bar(total);
     for d in &plan {
         bar.set_message(d.key.clone());
-        transfer::download(&store, d)
-            .with_context(|| format!("s3://{}/{} -> {}", d.bucket, d.key, d.dest.display()))?;
-        bar.inc(d.size);
+        backend.download(d, &|n| bar.inc(n))?;
     }
     bar.finish_and_clear();
     println!(
@@ -186,15 +173,27 @@ pub fn fetch(a: FetchArgs) -> Result<ExitCode> {
     })
 }
 
+/// A byte progress bar on stderr (hidden when stderr is not a terminal).
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {elapsed:>4} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}
+
 /// `upload` arguments.
 #[derive(Args)]
 pub struct UploadArgs {
     /// Recordings to upload.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Local root folder.
-    #[arg(long, default_value = ".studyflow")]
-    root: PathBuf,
+    #[command(flatten)]
+    backend: BackendArgs,
     /// The study the recordings belong to.
     #[arg(long)]
     study: String,
@@ -211,11 +210,20 @@ pub struct UploadArgs {
     /// Wait up to this many seconds for the uploaded files to be processed (0: do not wait).
     #[arg(long, default_value_t = 3600)]
     wait: u64,
+    /// AWS: files larger than this go to S3 in parts of this size (MiB, 5 to 512; more when a
+    /// file would need over 10 000 parts). An interrupted multipart upload resumes when the
+    /// same command runs again.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(5..=512))]
+    part_size_mib: u64,
+    /// AWS: folder of the state files of unfinished multipart uploads (one small JSON file per
+    /// upload, naming its upload id). Default: $STUDYFLOW_UPLOAD_STATE_DIR, else
+    /// $XDG_CACHE_HOME/studyflow/uploads, else ~/.cache/studyflow/uploads.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
 }
 
-pub fn upload(a: UploadArgs) -> Result<ExitCode> {
-    let backend = studyflow::local::LocalBackend::open(LocalOptions::new(&a.root)?)?;
-    let (study, cfg) = transfer::study_config(backend.catalog.as_ref(), &a.study)?;
+/// The object key of each file to upload, from the study's key pattern.
+fn upload_keys<'a>(a: &'a UploadArgs, cfg: &StudyConfig) -> Result<Vec<(&'a PathBuf, String)>> {
     if a.device.is_some() && a.files.len() > 1 {
         bail!("--device names one device: upload one file per call, or leave --device out");
     }
@@ -234,8 +242,19 @@ pub fn upload(a: UploadArgs) -> Result<ExitCode> {
             visit: a.visit.clone(),
             device,
         };
-        keys.push((f, transfer::upload_key(&cfg, &parts, f)?));
+        keys.push((f, transfer::upload_key(cfg, &parts, f)?));
     }
+    Ok(keys)
+}
+
+pub fn upload(a: UploadArgs) -> Result<ExitCode> {
+    if a.backend.kind()? == BackendKind::Aws {
+        return upload_aws(a);
+    }
+    let root = &a.backend.root;
+    let backend = studyflow::local::LocalBackend::open(LocalOptions::new(root)?)?;
+    let (study, cfg) = transfer::study_config(backend.catalog.as_ref(), &a.study)?;
+    let keys = upload_keys(&a, &cfg)?;
     for (f, key) in &keys {
         let meta = backend
             .store
@@ -253,9 +272,26 @@ pub fn upload(a: UploadArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let idle = backend.wait_idle(Duration::from_secs(a.wait));
+    let ok = print_statuses(backend.catalog.as_ref(), &a.study, &keys)?;
+    if !idle {
+        println!(
+            "still running after {} s; `studyflow status --root {}` shows progress",
+            a.wait,
+            root.display()
+        );
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Prints each uploaded file's catalog status; true when every one SUCCEEDED.
+fn print_statuses(catalog: &dyn Catalog, study: &str, keys: &[(&PathBuf, String)]) -> Result<bool> {
     let mut ok = true;
-    for (_, key) in &keys {
-        let item = backend.catalog.get_file(&a.study, key)?;
+    for (_, key) in keys {
+        let item = catalog.get_file(study, key)?;
         let (status, detail) = match &item {
             Some(i) => (
                 i.status.as_str(),
@@ -269,11 +305,138 @@ pub fn upload(a: UploadArgs) -> Result<ExitCode> {
         ok &= item.is_some_and(|i| i.status == FileStatus::Succeeded);
         println!("{key:<32} {status:<24} {detail}");
     }
-    if !idle {
+    Ok(ok)
+}
+
+#[cfg(not(feature = "aws"))]
+fn upload_aws(a: UploadArgs) -> Result<ExitCode> {
+    // Only S3 uploads use these options.
+    let _ = (&a.state_dir, a.part_size_mib);
+    Backend::open(&a.backend, None)?;
+    bail!("--backend aws did not open the AWS backend")
+}
+
+/// Where state files of unfinished multipart uploads live: in the user's cache rather than
+/// next to the recordings, whose folders may be read-only (a device dump, a shared drive) and
+/// where a state file would be swept up by the next `upload *.cwa`.
+#[cfg(feature = "aws")]
+fn state_dir(a: &UploadArgs) -> Result<PathBuf> {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(d) = a
+        .state_dir
+        .clone()
+        .or_else(|| env("STUDYFLOW_UPLOAD_STATE_DIR"))
+    {
+        return Ok(d);
+    }
+    if let Some(cache) = env("XDG_CACHE_HOME") {
+        return Ok(cache.join("studyflow").join("uploads"));
+    }
+    match env("HOME") {
+        Some(home) => Ok(home.join(".cache").join("studyflow").join("uploads")),
+        None => bail!("no HOME or XDG_CACHE_HOME: name a folder for upload state with --state-dir"),
+    }
+}
+
+/// The state file of one upload: named by a hash of bucket, key and the source's absolute
+/// path, so the same command finds it again and different uploads never share one.
+#[cfg(feature = "aws")]
+fn state_file(dir: &std::path::Path, bucket: &str, key: &str, src: &std::path::Path) -> PathBuf {
+    let abs = std::fs::canonicalize(src).unwrap_or_else(|_| src.to_path_buf());
+    let mut id = Vec::new();
+    for part in [
+        bucket.as_bytes(),
+        key.as_bytes(),
+        abs.as_os_str().as_encoded_bytes(),
+    ] {
+        id.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        id.extend_from_slice(part);
+    }
+    // SHA-256 hex (the config hash function): stable across builds, unlike std's hasher.
+    let hex = &studyflow::config::config_hash(&id)[..32];
+    dir.join(format!("{hex}.json"))
+}
+
+#[cfg(feature = "aws")]
+fn upload_aws(a: UploadArgs) -> Result<ExitCode> {
+    let backend = Backend::open(&a.backend, Some(a.part_size_mib << 20))?;
+    let Backend::Aws(aws) = &backend else {
+        bail!("--backend aws did not open the AWS backend");
+    };
+    let (study, cfg) = transfer::study_config(&aws.catalog, &a.study)?;
+    let keys = upload_keys(&a, &cfg)?;
+    let dir = state_dir(&a)?;
+    for (f, key) in &keys {
+        let state = state_file(&dir, &study.bucket, key, f);
+        let size = std::fs::metadata(f)
+            .with_context(|| format!("{}", f.display()))?
+            .len();
+        let bar = progress_bar(size);
+        bar.set_message(key.clone());
+        let report = aws
+            .store
+            .upload_resumable(&study.bucket, key, f, &state, &|n| bar.inc(n));
+        bar.finish_and_clear();
+        let report = report.with_context(|| {
+            if state.exists() {
+                format!(
+                    "uploading {} (interrupted: run the same command again to resume; the \
+                     upload id is in {})",
+                    f.display(),
+                    state.display()
+                )
+            } else {
+                format!("uploading {}", f.display())
+            }
+        })?;
+        let mut how = format!(
+            "{} part{}",
+            report.parts,
+            if report.parts == 1 { "" } else { "s" }
+        );
+        if report.resumed_parts > 0 {
+            how.push_str(&format!(
+                ", resumed upload {}: {} part(s), {:.1} MB already there",
+                report.upload_id.as_deref().unwrap_or("-"),
+                report.resumed_parts,
+                report.resumed_bytes as f64 / 1e6
+            ));
+        }
         println!(
-            "still running after {} s; `studyflow status --root {}` shows progress",
-            a.wait,
-            a.root.display()
+            "{} -> s3://{}/{} ({:.1} MB, {how}; size and ETag {} verified)",
+            f.display(),
+            study.bucket,
+            key,
+            report.meta.size as f64 / 1e6,
+            report.meta.etag
+        );
+    }
+    if a.wait == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // S3 events register the files and the state machine processes them: poll the catalog.
+    let deadline = std::time::Instant::now() + Duration::from_secs(a.wait);
+    let poll = Duration::from_secs(10);
+    let done = loop {
+        let mut all = true;
+        for (_, key) in &keys {
+            let item = aws.catalog.get_file(&a.study, key)?;
+            all &= item.is_some_and(|i| i.status.is_final());
+        }
+        if all || std::time::Instant::now() >= deadline {
+            break all;
+        }
+        std::thread::sleep(poll);
+    };
+    let ok = print_statuses(&aws.catalog, &a.study, &keys)?;
+    if !done {
+        println!(
+            "still running after {} s; `studyflow files --backend aws --study {}` shows progress",
+            a.wait, a.study
         );
     }
     Ok(if ok {
@@ -286,9 +449,8 @@ pub fn upload(a: UploadArgs) -> Result<ExitCode> {
 /// `usage` arguments.
 #[derive(Args)]
 pub struct UsageArgs {
-    /// Local root folder.
-    #[arg(long, default_value = ".studyflow")]
-    root: PathBuf,
+    #[command(flatten)]
+    backend: BackendArgs,
     /// The study (default: every study).
     #[arg(long)]
     study: Option<String>,
@@ -305,14 +467,14 @@ pub struct UsageArgs {
 
 pub fn usage(a: UsageArgs) -> Result<ExitCode> {
     use studyflow::usage::{FargateSize, StudyUsage};
-    let catalog = studyflow::local::open_catalog(&a.root)?;
-    let store = studyflow::local::plain_store(&a.root);
+    let backend = Backend::open(&a.backend, None)?;
+    let (catalog, store) = (backend.catalog(), backend.store());
     let size = FargateSize {
         vcpu: a.vcpu,
         memory_gib: a.memory_gib,
     };
     let mut out = Vec::new();
-    for study in query::study_ids(&catalog, a.study.as_deref())? {
+    for study in query::study_ids(catalog, a.study.as_deref())? {
         let mut u = StudyUsage {
             study: study.clone(),
             ..Default::default()
@@ -366,4 +528,75 @@ pub fn usage(a: UsageArgs) -> Result<ExitCode> {
         a.vcpu, a.memory_gib
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `presign` arguments.
+#[derive(Args)]
+pub struct PresignArgs {
+    #[command(flatten)]
+    backend: BackendArgs,
+    /// The study the key belongs to.
+    #[arg(long)]
+    study: String,
+    /// The object key the URL may write: under the study's prefix and matching its key
+    /// pattern (e.g. raw/S01/V1/wrist.cwa).
+    #[arg(long)]
+    key: String,
+    /// How long the URL works (s, m, h, d units; at most 12h).
+    #[arg(long, default_value = "1h")]
+    expires: String,
+    /// JSON output (url, bucket, key, expires_at).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Prints a pre-signed PUT URL for one key of a study's bucket (AWS backend only).
+pub fn presign(a: PresignArgs) -> Result<ExitCode> {
+    let seconds = transfer::presign_expiry(&a.expires)?;
+    if a.backend.kind()? == BackendKind::Local {
+        bail!(
+            "presign needs the AWS backend (--backend aws): a pre-signed URL lets a site without \
+             credentials PUT one key into the study's S3 bucket, and the local root has no \
+             endpoint that accepts uploads (`studyflow serve` is read-only); copy files in with \
+             `studyflow upload` instead"
+        );
+    }
+    let backend = Backend::open(&a.backend, None)?;
+    let (study, cfg) = transfer::study_config(backend.catalog(), &a.study)?;
+    transfer::presign_key(&cfg, &a.key)?;
+    let url = presign_url(&backend, &study.bucket, &a.key, seconds)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let expires_at = format!("{} UTC", query::format_utc(now + seconds as f64));
+    if a.json {
+        let out = serde_json::json!({
+            "url": url, "bucket": study.bucket, "key": a.key,
+            "expires_in_seconds": seconds, "expires_at": expires_at,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{url}");
+        eprintln!(
+            "PUT-only URL for s3://{}/{}, valid until {expires_at} (or until the credentials \
+             that signed it expire). Use: curl -X PUT --upload-file FILE 'URL'",
+            study.bucket, a.key
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "aws")]
+fn presign_url(backend: &Backend, bucket: &str, key: &str, seconds: u64) -> Result<String> {
+    let Backend::Aws(aws) = backend else {
+        bail!("presign needs the AWS backend");
+    };
+    Ok(aws
+        .store
+        .presign_put(bucket, key, Duration::from_secs(seconds))?)
+}
+
+#[cfg(not(feature = "aws"))]
+fn presign_url(_: &Backend, _: &str, _: &str, _: u64) -> Result<String> {
+    bail!("presign needs the AWS backend, and this studyflow was built without it")
 }

@@ -1,6 +1,7 @@
 //! `studyflow`: the command line of studyflow. Each subcommand is a few lines over the
 //! `studyflow` and `biomarkers` libraries.
 
+mod backend;
 mod commands;
 mod data;
 mod serve;
@@ -52,6 +53,10 @@ enum Command {
         file: PathBuf,
         /// Output file (`.parquet` or `.csv`).
         out: PathBuf,
+        /// APDM files: the sensor to read, by label (e.g. "Left Wrist") or id (default: the
+        /// one labelled Lumbar, or the only one).
+        #[arg(long)]
+        sensor: Option<String>,
     },
     /// Files in the catalog by study, subject, visit, device, status and recording time.
     Files(data::FilesArgs),
@@ -61,11 +66,14 @@ enum Command {
     Upload(data::UploadArgs),
     /// CPU, memory, bytes and estimated Fargate cost of a study's runs.
     Usage(data::UsageArgs),
+    /// Print a pre-signed PUT URL for one recording key of a study (AWS backend), for a site
+    /// without AWS credentials: `curl -X PUT --upload-file FILE URL`.
+    Presign(data::PresignArgs),
     /// Serve the local root's studies, files and reports on 127.0.0.1 (read-only).
     Serve(serve::ServeArgs),
     /// Run one batch job (the container's entry point): input from STUDYFLOW_* variables or
     /// the flags --input, --output, --pipeline, --subject, --study, --file-key, --input-etag,
-    /// --config-hash, --formats.
+    /// --config-hash, --formats, --read.
     BatchJob {
         /// Flags (see above); each wins over its STUDYFLOW_* variable.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -85,12 +93,13 @@ fn main() -> std::process::ExitCode {
         Command::Status(a) => commands::status(a),
         Command::Retry(a) => commands::retry(a),
         Command::Info { file, json } => commands::info(&file, json),
-        Command::Convert { file, out } => commands::convert(&file, &out),
+        Command::Convert { file, out, sensor } => commands::convert(&file, &out, sensor),
         Command::Files(a) => data::files(a),
         Command::Fetch(a) => data::fetch(a),
         Command::Upload(a) => data::upload(a),
         Command::Serve(a) => serve::serve(a),
         Command::Usage(a) => data::usage(a),
+        Command::Presign(a) => data::presign(a),
         Command::BatchJob { args } => return commands::batch_job(&args),
     };
     match result {

@@ -89,6 +89,9 @@ pub struct JobInput {
     /// `<prefix>/tables/{table}/version=<v>/study=<s>/subject=<x>/<file>.parquet`, each copy with
     /// a leading `file_key` column. `None`: no copies.
     pub tables_output: Option<String>,
+    /// How the recording is read (`STUDYFLOW_READ`, the config's `data.read` as JSON): APDM
+    /// sensor, CSV layout, whether skipped bad data fails the job.
+    pub read: crate::config::ReadConfig,
 }
 
 /// Why a job failed. Its Display is the one-line error of the job's JSON error line.
@@ -188,11 +191,9 @@ pub fn run_job(job: &JobInput, io: &JobIo<'_>) -> Result<JobSummary, JobError> {
     let bytes_read = std::fs::metadata(&local_input)
         .map(|m| m.len())
         .unwrap_or(0);
-    let rec = biomarkers::io::read_file(&local_input, &ReadOptions::default()).map_err(|e| {
-        JobError::Read {
-            file: job.input.display(),
-            message: e.to_string(),
-        }
+    let rec = read_recording(&local_input, &job.read).map_err(|message| JobError::Read {
+        file: job.input.display(),
+        message,
     });
     if cleanup {
         let _ = std::fs::remove_file(&local_input);
@@ -341,11 +342,24 @@ fn write_sql_copies(
             biomarkers::table::ColumnData::Str(vec![job.file_key.clone(); table.num_rows()]),
         );
         copy.columns.extend(table.columns.iter().cloned());
+        let names: Vec<String> = copy.columns.iter().map(|c| c.name.clone()).collect();
+        let renamed = sql_column_names(&names);
+        let mut original = serde_json::Map::new();
+        for (col, sql) in copy.columns.iter_mut().zip(renamed) {
+            if col.name != sql {
+                original.insert(sql.clone(), Value::String(std::mem::take(&mut col.name)));
+            }
+            col.name = sql;
+        }
+        let meta = [(
+            "studyflow.original_columns".to_string(),
+            Value::Object(original).to_string(),
+        )];
         let scratch = io.scratch.join(format!("sql-{}.parquet", table.name));
         {
             let f = std::fs::File::create(&scratch)
                 .map_err(|e| JobError::Io(format!("{}: {e}", scratch.display())))?;
-            copy.write_parquet(std::io::BufWriter::new(f), &[])
+            copy.write_parquet(std::io::BufWriter::new(f), &meta)
                 .map_err(|e| JobError::Io(format!("{}: {e}", table.name)))?;
         }
         match &target {
@@ -367,6 +381,50 @@ fn write_sql_copies(
         let _ = std::fs::remove_file(&scratch);
     }
     Ok(())
+}
+
+/// Column names a SQL engine takes without quoting, as Athena and Glue require (lower case
+/// letters, digits, `_`; not starting with a digit): `"N wear hours"` becomes `n_wear_hours`,
+/// `"MVPA 5min bouts"` `mvpa_5min_bouts`. Names that collide after that get `_2`, `_3`...
+pub fn sql_column_names(names: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    names
+        .iter()
+        .map(|name| {
+            let mut out = String::with_capacity(name.len());
+            for ch in name.chars().flat_map(char::to_lowercase) {
+                let ch = match ch {
+                    'a'..='z' | '0'..='9' => ch,
+                    '%' => {
+                        out.push_str(if out.is_empty() || out.ends_with('_') {
+                            "pct"
+                        } else {
+                            "_pct"
+                        });
+                        continue;
+                    }
+                    _ => '_',
+                };
+                if ch == '_' && (out.is_empty() || out.ends_with('_')) {
+                    continue;
+                }
+                out.push(ch);
+            }
+            while out.ends_with('_') {
+                out.pop();
+            }
+            if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+                out.insert_str(0, "c_");
+            }
+            let mut candidate = out.clone();
+            let mut n = 2;
+            while !seen.insert(candidate.clone()) {
+                candidate = format!("{out}_{n}");
+                n += 1;
+            }
+            candidate
+        })
+        .collect()
 }
 
 /// The privacy option: reads the summary and every result back, and only when all are there
@@ -497,6 +555,39 @@ fn remove_output(io: &JobIo<'_>, out: &Location, name: &str) -> Result<(), JobEr
     Ok(())
 }
 
+/// Reads the recording with the study's read options; with `on_data_issues: fail`, any data
+/// the reader skipped fails the read with the first problem's byte offset.
+fn read_recording(path: &Path, read: &crate::config::ReadConfig) -> Result<Recording, String> {
+    let prefix = match &read.csv {
+        Some(_) => {
+            let mut prefix = Vec::new();
+            std::fs::File::open(path)
+                .and_then(|f| {
+                    std::io::Read::read_to_end(
+                        &mut std::io::Read::take(f, biomarkers::io::HEADER_PREFIX_LEN as u64),
+                        &mut prefix,
+                    )
+                })
+                .map_err(|e| e.to_string())?;
+            Some(prefix)
+        }
+        None => None,
+    };
+    let opts: ReadOptions = read.read_options(prefix.as_deref());
+    let rec = biomarkers::io::read_file(path, &opts).map_err(|e| e.to_string())?;
+    if read.on_data_issues == crate::config::OnDataIssues::Fail
+        && let Some(first) = rec.issues.first()
+    {
+        return Err(format!(
+            "byte offset {}: {} ({} data problem(s) in all; the study's data.read.on_data_issues is fail)",
+            first.offset,
+            first.message,
+            rec.issues.len()
+        ));
+    }
+    Ok(rec)
+}
+
 /// Reads a job from `STUDYFLOW_*` environment variables (the Batch container's overrides).
 pub fn job_from_env(get: impl Fn(&str) -> Option<String>) -> Result<JobInput, JobError> {
     let need = |k: &str| get(k).ok_or_else(|| JobError::input(format!("{k} is not set")));
@@ -533,6 +624,11 @@ pub fn job_from_env(get: impl Fn(&str) -> Option<String>) -> Result<JobInput, Jo
             .unwrap_or_default(),
         delete_input_after_success: get("STUDYFLOW_DELETE_INPUT").as_deref() == Some("true"),
         tables_output: get("STUDYFLOW_TABLES_OUTPUT").filter(|t| !t.is_empty()),
+        read: match get("STUDYFLOW_READ").filter(|t| !t.trim().is_empty()) {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| JobError::input(format!("STUDYFLOW_READ: {e}")))?,
+            None => crate::config::ReadConfig::default(),
+        },
     })
 }
 
@@ -548,6 +644,7 @@ pub const JOB_FLAGS: &[(&str, &str)] = &[
     ("--input-etag", "STUDYFLOW_INPUT_ETAG"),
     ("--config-hash", "STUDYFLOW_CONFIG_HASH"),
     ("--formats", "STUDYFLOW_FORMATS"),
+    ("--read", "STUDYFLOW_READ"),
     ("--catalog-table", "STUDYFLOW_CATALOG_TABLE"),
 ];
 
@@ -754,6 +851,36 @@ fn finish(result: Result<JobSummary, JobError>) -> i32 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn sql_column_names_need_no_quoting_and_stay_unique() {
+        let names: Vec<String> = [
+            "file_key",
+            "N wear hours",
+            "Wake MVPA 5min bouts",
+            "2nd window",
+            "% time in bed",
+            "a-b",
+            "a b",
+            "  ",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            sql_column_names(&names),
+            [
+                "file_key",
+                "n_wear_hours",
+                "wake_mvpa_5min_bouts",
+                "c_2nd_window",
+                "pct_time_in_bed",
+                "a_b",
+                "a_b_2",
+                "c_",
+            ]
+        );
+    }
     use super::*;
 
     fn args(a: &[&str]) -> Vec<String> {

@@ -19,6 +19,15 @@ use crate::ports::{
 /// Bytes read from the start of a data file to get its header facts (a ranged GET).
 pub const HEADER_PREFIX_BYTES: u64 = 64 * 1024;
 
+/// Default [`Settings::manifest_threshold`]: 100 file starts are about 35 KB of the 256 KiB
+/// state payload and about 500 events of the scan's 25,000-event history (inline Map), so
+/// dozens of such configs still fit one scan; larger studies take the Distributed Map path.
+pub const DEFAULT_MANIFEST_THRESHOLD: usize = 100;
+
+/// Where `process-config` writes the manifests of large studies, under the config prefix
+/// (the Lambda may write only there; the scan state machine may read only this folder).
+pub const MANIFEST_FOLDER: &str = "_manifests/";
+
 /// Names and settings the handlers need besides the ports.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
@@ -32,6 +41,15 @@ pub struct Settings {
     pub process_file_machine: String,
     /// Name of the catalog table passed to batch jobs (`STUDYFLOW_CATALOG_TABLE`).
     pub catalog_table: String,
+    /// Most file starts `process-config` returns inline (count of files); with more, it
+    /// writes them to a JSON manifest in the config bucket and the scan starts them with a
+    /// Distributed Map reading it.
+    #[serde(default = "default_manifest_threshold")]
+    pub manifest_threshold: usize,
+}
+
+fn default_manifest_threshold() -> usize {
+    DEFAULT_MANIFEST_THRESHOLD
 }
 
 impl Default for Settings {
@@ -42,6 +60,7 @@ impl Default for Settings {
             job_definition_prefix: "studyflow-biomarkers".into(),
             process_file_machine: "process-file".into(),
             catalog_table: "studyflow-files".into(),
+            manifest_threshold: DEFAULT_MANIFEST_THRESHOLD,
         }
     }
 }
@@ -242,8 +261,24 @@ pub struct ConfigOutcome {
     pub status: String,
     /// The error, for INVALID.
     pub error: Option<String>,
-    /// Files whose executions should start.
+    /// Files whose executions should start (empty when they are in `manifest`).
     pub files: Vec<FileStart>,
+    /// The manifest holding the files to start, when there are more than
+    /// [`Settings::manifest_threshold`] (the scan's Choice takes the Distributed Map path on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<FileManifest>,
+}
+
+/// A JSON array of [`FileStart`] in the config bucket (what the Distributed Map's
+/// `ItemReader` reads with `s3:getObject`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileManifest {
+    /// Config bucket.
+    pub bucket: String,
+    /// `<config prefix>_manifests/<study>/<hash of the starts>.json`.
+    pub key: String,
+    /// Number of file starts in it.
+    pub files: usize,
 }
 
 fn error_key(config_key: &str) -> String {
@@ -279,6 +314,7 @@ fn process_config_ref(svc: &Services, cref: &ConfigRef) -> Result<ConfigOutcome,
             status: "UNCHANGED".into(),
             error: None,
             files: Vec::new(),
+            manifest: None,
         });
     }
     let bytes = svc.store.get(&cref.bucket, &cref.key)?;
@@ -312,6 +348,7 @@ fn process_config_ref(svc: &Services, cref: &ConfigRef) -> Result<ConfigOutcome,
             status: "INVALID".into(),
             error: Some(error),
             files: Vec::new(),
+            manifest: None,
         })
     };
     let fallback_id = previous
@@ -371,11 +408,54 @@ fn process_config_ref(svc: &Services, cref: &ConfigRef) -> Result<ConfigOutcome,
         }
     }
     tracing::info!(%study, files = files.len(), "study config accepted");
+    let manifest = if files.len() > svc.settings.manifest_threshold {
+        Some(write_manifest(svc, &study, &files)?)
+    } else {
+        None
+    };
+    if manifest.is_some() {
+        files.clear();
+    }
     Ok(ConfigOutcome {
         study,
         status: "ACTIVE".into(),
         error: None,
         files,
+        manifest,
+    })
+}
+
+/// Writes the file starts of a large study as a JSON array. The key is a hash of the starts,
+/// so a retried `process-config` rewrites the same object instead of adding one.
+fn write_manifest(
+    svc: &Services,
+    study: &str,
+    files: &[FileStart],
+) -> Result<FileManifest, HandlerError> {
+    use sha2::{Digest, Sha256};
+    let body =
+        serde_json::to_vec(files).map_err(|e| HandlerError::new("Internal", e.to_string()))?;
+    let digest = Sha256::digest(&body);
+    let hash: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    // Study ids are config text: keep the key to characters S3 and IAM patterns take as-is.
+    let folder: String = study
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let s = &svc.settings;
+    let key = format!("{}{MANIFEST_FOLDER}{folder}/{hash}.json", s.config_prefix);
+    svc.store.put(&s.config_bucket, &key, &body)?;
+    tracing::info!(%study, files = files.len(), %key, "file starts written to a manifest");
+    Ok(FileManifest {
+        bucket: s.config_bucket.clone(),
+        key,
+        files: files.len(),
     })
 }
 
@@ -884,6 +964,10 @@ fn job_spec(
         env(
             "STUDYFLOW_DELETE_INPUT",
             cfg.output.delete_input_after_success.to_string(),
+        ),
+        env(
+            "STUDYFLOW_READ",
+            serde_json::to_string(&cfg.data.read).unwrap_or_default(),
         ),
         env(
             "STUDYFLOW_CATALOG_TABLE",

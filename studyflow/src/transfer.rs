@@ -28,6 +28,9 @@ pub enum TransferError {
     /// The parts given do not make a key the study's pattern accepts.
     #[error("{0}")]
     BadKey(String),
+    /// An option value is out of range (e.g. a pre-signed URL's lifetime).
+    #[error("{0}")]
+    BadOption(String),
     /// A local file cannot be read or written.
     #[error("{path}: {message}")]
     Local {
@@ -192,16 +195,64 @@ pub fn plan_fetch(
 /// store; the destination is under the caller's folder because keys never hold `..` (the
 /// stores refuse such keys).
 pub fn download(store: &dyn ObjectStore, d: &Download) -> Result<ObjectMeta, TransferError> {
+    prepare_download(d)?;
+    Ok(store.download(&d.bucket, &d.key, &d.dest)?)
+}
+
+/// Checks that a download stays under its destination folder (no `.` or `..` key segments)
+/// and creates the destination's folder; for callers that download with a store's own
+/// streaming method (e.g. with progress) instead of [`download`].
+pub fn prepare_download(d: &Download) -> Result<(), TransferError> {
+    if d.key.split('/').any(|p| p == ".." || p == ".") {
+        return Err(TransferError::BadKey(format!("refusing key {}", d.key)));
+    }
     if let Some(parent) = d.dest.parent() {
         std::fs::create_dir_all(parent).map_err(|e| TransferError::Local {
             path: parent.to_path_buf(),
             message: e.to_string(),
         })?;
     }
-    if d.key.split('/').any(|p| p == ".." || p == ".") {
-        return Err(TransferError::BadKey(format!("refusing key {}", d.key)));
+    Ok(())
+}
+
+/// Longest lifetime of a pre-signed upload URL, seconds (12 h): long enough for a site to
+/// upload a day's recordings, short enough that a leaked URL soon stops working.
+pub const MAX_PRESIGN_SECONDS: u64 = 12 * 3600;
+
+/// Parses a pre-signed URL's lifetime (`30m`, `1h`, `2h30m`; units s, m, h, d) and checks it
+/// is between 1 s and [`MAX_PRESIGN_SECONDS`]. Returns whole seconds.
+pub fn presign_expiry(text: &str) -> Result<u64, TransferError> {
+    let d = crate::config::DurationText::parse(text)
+        .map_err(|e| TransferError::BadOption(format!("--expires {text}: {e}")))?;
+    match d.seconds() {
+        0 => Err(TransferError::BadOption(format!(
+            "--expires {text}: must be longer than 0 s"
+        ))),
+        s if s > MAX_PRESIGN_SECONDS => Err(TransferError::BadOption(format!(
+            "--expires {text}: at most {} h (a pre-signed URL cannot be revoked)",
+            MAX_PRESIGN_SECONDS / 3600
+        ))),
+        s => Ok(s),
     }
-    Ok(store.download(&d.bucket, &d.key, &d.dest)?)
+}
+
+/// Checks that `key` may be handed out in a pre-signed upload URL for the study: it must be
+/// under the study's prefix and match its key pattern (so the upload is registered as a
+/// recording of the study and cannot overwrite results or configs).
+pub fn presign_key(cfg: &StudyConfig, key: &str) -> Result<KeyParts, TransferError> {
+    let data = &cfg.data;
+    if !key.starts_with(&data.prefix) {
+        return Err(TransferError::BadKey(format!(
+            "{key} is outside the study's prefix {:?}",
+            data.prefix
+        )));
+    }
+    data.match_key(key).ok_or_else(|| {
+        TransferError::BadKey(format!(
+            "{key} does not match the study's key pattern {}",
+            data.key_pattern.as_str()
+        ))
+    })
 }
 
 /// `s3://bucket/prefix` into its parts.
@@ -223,5 +274,38 @@ mod tests {
         );
         assert_eq!(split_s3_uri("s3:///x"), None);
         assert_eq!(split_s3_uri("/tmp/x"), None);
+    }
+
+    #[test]
+    fn presign_keys_must_be_recordings_of_the_study() {
+        let text = include_str!("../../studies-example/studies/demo-wrist.yaml");
+        let cfg = crate::config::parse_config("demo-wrist.yaml", text).unwrap();
+        let parts = presign_key(&cfg, "raw/S01/V1/wrist.cwa").unwrap();
+        assert_eq!(parts.subject, "S01");
+        for bad in [
+            "results/S01/V1/wrist.cwa",
+            "raw/S01/wrist.cwa",
+            "raw/S01/V1/wrist.bin",
+            "raw/S01/../x/wrist.cwa",
+            "raw/S01/V1/sub/wrist.cwa",
+            "metadata/subjects.csv",
+        ] {
+            let e = presign_key(&cfg, bad).unwrap_err().to_string();
+            assert!(e.contains(bad), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn presign_expiry_is_capped() {
+        assert_eq!(presign_expiry("1h").unwrap(), 3600);
+        assert_eq!(presign_expiry("12h").unwrap(), MAX_PRESIGN_SECONDS);
+        assert!(
+            presign_expiry("12h1s")
+                .unwrap_err()
+                .to_string()
+                .contains("at most 12 h")
+        );
+        assert!(presign_expiry("0s").is_err());
+        assert!(presign_expiry("soon").is_err());
     }
 }

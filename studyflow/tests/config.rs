@@ -1139,3 +1139,58 @@ fn edge_documents_are_rejected_with_reasons() {
         assert!(e.contains(want), "{text:?}: {e}");
     }
 }
+
+#[test]
+fn data_read_options_parse_and_their_mistakes_are_named() {
+    use studyflow::config::{CsvAccelUnit, CsvColumn, OnDataIssues};
+    let text = wrist_with(
+        "  read:\n    on_data_issues: report\n",
+        "  read:\n    sensor: Left Wrist\n    on_data_issues: fail\n    csv:\n      time_column: timestamp\n      accel_columns: [ax, ay, 3]\n      gyro_columns: []\n      accel_unit: m/s^2\n",
+    );
+    let cfg = parse_config(WRIST, &text).expect("valid read section");
+    let read = &cfg.data.read;
+    assert_eq!(read.sensor.as_deref(), Some("Left Wrist"));
+    assert_eq!(read.on_data_issues, OnDataIssues::Fail);
+    let csv = read.csv.as_ref().expect("csv layout");
+    assert_eq!(csv.time_column, Some(CsvColumn::Name("timestamp".into())));
+    assert_eq!(
+        csv.accel_columns.as_ref().map(|c| c[2].clone()),
+        Some(CsvColumn::Index(3))
+    );
+    assert_eq!(csv.accel_unit, Some(CsvAccelUnit::MetersPerSecondSquared));
+    // The reader options: the sensor goes to the APDM reader; the CSV layout lays over what
+    // the file's first bytes suggest.
+    let opts = read.read_options(Some(b"timestamp;ax;ay;az\n1700000000;0;0;9.8\n"));
+    assert_eq!(opts.apdm.sensor_label.as_deref(), Some("Left Wrist"));
+    let layout = opts.csv.expect("a csv layout");
+    assert_eq!(layout.delimiter, b';');
+    assert_eq!(layout.gyro_columns, None);
+    // Without a read section the reader guesses the CSV layout itself.
+    let plain = parse_config(WRIST, &wrist()).unwrap();
+    assert!(plain.data.read.is_unset());
+    assert_eq!(plain.data.read.read_options(None).csv, None);
+
+    // Mistakes name the field.
+    let bad = wrist_with(
+        "  read:\n    on_data_issues: report\n",
+        "  read:\n    csv: {delimiter: \";;\", gyro_columns: [4]}\n",
+    );
+    let e = error_of(WRIST, &bad);
+    assert!(e.contains("data.read.csv.gyro_columns"), "{e}");
+    assert!(e.contains("data.read.csv.delimiter"), "{e}");
+    let bad = wrist_with(
+        "  read:\n    on_data_issues: report\n",
+        "  read: {sensr: Lumbar}\n",
+    );
+    assert!(
+        error_of(WRIST, &bad).contains("data.read.sensr: unknown field `sensr`"),
+        "{}",
+        error_of(WRIST, &bad)
+    );
+    let bad = wrist_with(
+        "  read:\n    on_data_issues: report\n",
+        "  read: {on_data_issues: ignore}\n",
+    );
+    let e = error_of(WRIST, &bad);
+    assert!(e.contains("data.read.on_data_issues"), "{e}");
+}

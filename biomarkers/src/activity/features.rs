@@ -73,8 +73,14 @@ fn fft(re: &mut [f64], im: &mut [f64]) {
         }
     }
     let tw = twiddles(n);
-    let mut len = 2;
-    for stage in &tw.stages {
+    fft_stages(re, im, &tw.stages, 2);
+}
+
+/// The butterfly stages of [`fft`] from span `len` on (`stages` the twiddles of those spans),
+/// on bit-reversed data.
+fn fft_stages(re: &mut [f64], im: &mut [f64], stages: &[Vec<(f64, f64)>], mut len: usize) {
+    let n = re.len();
+    for stage in stages {
         let half = len / 2;
         let mut s = 0;
         while s < n {
@@ -93,13 +99,47 @@ fn fft(re: &mut [f64], im: &mut [f64]) {
     }
 }
 
-/// |X_k|^2 for k = 0..=n/2 of the zero-padded length-`n` DFT of `x`.
+/// |X_k|^2 for k = 0..=n/2 of the zero-padded length-`n` DFT of `x` (`n` a power of two).
+///
+/// The padding makes the first stages of the radix-2 FFT trivial: after the bit-reversal
+/// permutation only the first element of each group of `2^s` can be non-zero when
+/// `x.len() <= n >> s`, and a butterfly with a zero operand returns its other operand
+/// unchanged (up to the sign of zeros, which the squares drop), so after `s` stages every
+/// element of a group holds the group's first value. Those stages are written down directly;
+/// the remaining ones run as in [`fft`], so the values are bit-identical to the full FFT.
 fn power_spectrum(x: &[f64], n: usize) -> Vec<f64> {
-    let mut re = vec![0.0; n];
-    let mut im = vec![0.0; n];
     let m = x.len().min(n);
-    re[..m].copy_from_slice(&x[..m]);
-    fft(&mut re, &mut im);
+    if !n.is_power_of_two() || n < 2 {
+        let mut re = vec![0.0; n];
+        let mut im = vec![0.0; n];
+        re[..m].copy_from_slice(&x[..m]);
+        fft(&mut re, &mut im);
+        return (0..=n / 2).map(|k| re[k] * re[k] + im[k] * im[k]).collect();
+    }
+    let bits = n.trailing_zeros();
+    // trivial stages: the most with m <= n >> s (at least one sample per group needed)
+    let mut s = 0u32;
+    while s < bits && m <= n >> (s + 1) {
+        s += 1;
+    }
+    let group = 1usize << s;
+    let mut re = vec![0.0; n];
+    let im_len = n;
+    let mut im = vec![0.0; im_len];
+    for g in 0..n / group {
+        // the original index at the group's first (bit-reversed) position
+        // (With every stage trivial there is one group, the first; a shift by the full
+        // width would overflow.)
+        let src = if bits > s {
+            g.reverse_bits() >> (usize::BITS - (bits - s))
+        } else {
+            0
+        };
+        let v = if src < m { x[src] } else { 0.0 };
+        re[g * group..(g + 1) * group].fill(v);
+    }
+    let tw = twiddles(n);
+    fft_stages(&mut re, &mut im, &tw.stages[s as usize..], group << 1);
     (0..=n / 2).map(|k| re[k] * re[k] + im[k] * im[k]).collect()
 }
 
@@ -158,34 +198,65 @@ pub fn signal_entropy(x: &[f64]) -> f64 {
 }
 
 /// Sample entropy with template length `m` and tolerance `r` (SKDH `SampleEntropy`).
-#[allow(clippy::needless_range_loop)] // indices follow SKDH's Fortran loop one to one
 pub fn sample_entropy(x: &[f64], m: usize, r: f64) -> f64 {
     let n = x.len();
-    let mut a = 0.0f64;
-    let mut b = 0.0f64;
-    let mut run = vec![0usize; n + 1];
-    for i in 1..n {
-        let x1 = x[i - 1];
-        for ii in 1..=(n - i) {
-            let i2 = ii + i;
-            if (x[i2 - 1] - x1).abs() < r {
-                run[ii] += 1;
-                if run[ii] >= m {
-                    a += 1.0;
-                }
-                if run[ii] + 1 >= m && i2 < n {
-                    b += 1.0;
-                }
-            } else {
-                run[ii] = 0;
-            }
-        }
-    }
+    let mut run = vec![0u32; n + 1];
+    #[cfg(target_arch = "x86_64")]
+    let (a, b) = if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above), the only requirement of calling
+        // a function compiled with that target feature.
+        unsafe { sample_entropy_counts_avx2(x, m, r, &mut run) }
+    } else {
+        sample_entropy_counts(x, m, r, &mut run)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let (a, b) = sample_entropy_counts(x, m, r, &mut run);
+    // SKDH counts in floating point; counts below 2^53 are exact either way
+    let (a, b) = (a as f64, b as f64);
     if m == 1 {
         -(a / (n as f64 * (n as f64 - 1.0) / 2.0)).ln()
     } else {
         -(a / b).ln()
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sample_entropy_counts_avx2(x: &[f64], m: usize, r: f64, run: &mut [u32]) -> (u64, u64) {
+    sample_entropy_counts(x, m, r, run)
+}
+
+/// The two match counts of SKDH's sample entropy loop (templates of length `m` and `m + 1`
+/// within `r`), written without branches so that the inner loop vectorises; `run` holds
+/// `x.len() + 1` zeros.
+#[inline(always)]
+fn sample_entropy_counts(x: &[f64], m: usize, r: f64, run: &mut [u32]) -> (u64, u64) {
+    let n = x.len();
+    let (mut a, mut b) = (0u64, 0u64);
+    // run lengths never exceed n, so comparing them as u32 is exact for any slice that fits
+    let m32 = u32::try_from(m).unwrap_or(u32::MAX);
+    for i in 1..n {
+        let x1 = x[i - 1];
+        // pairs (i - 1, i2 - 1) for i2 = i + 1 ..= n, run lengths in run[1 ..= n - i]; the
+        // last pair (i2 == n) counts towards `a` only
+        let len = n - i;
+        let xs = &x[i..i + len];
+        let rs = &mut run[1..=len];
+        let (mut ca, mut cb) = (0u32, 0u32);
+        for (rv, &xv) in rs.iter_mut().zip(xs) {
+            let hit = (xv - x1).abs() < r;
+            let nv = if hit { *rv + 1 } else { 0 };
+            *rv = nv;
+            ca += u32::from(hit & (nv >= m32));
+            cb += u32::from(hit & (nv.saturating_add(1) >= m32));
+        }
+        // the last pair has no successor sample (i2 == n): take it back out of `b`
+        let last = rs[len - 1];
+        cb -= u32::from(last != 0 && last.saturating_add(1) >= m32);
+        a += u64::from(ca);
+        b += u64::from(cb);
+    }
+    (a, b)
 }
 
 /// Permutation entropy of `order` and `delay`, optionally normalised by log2(order!)
@@ -454,6 +525,80 @@ pub fn sparc(x: &[f64], fs: f64, padlevel: i32, fc: f64, amp_thresh: f64) -> f64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SKDH's sample entropy loop as first written here (floating-point counts, branches).
+    #[allow(clippy::needless_range_loop)] // indices follow SKDH's Fortran loop one to one
+    fn sample_entropy_plain(x: &[f64], m: usize, r: f64) -> f64 {
+        let n = x.len();
+        let (mut a, mut b) = (0.0f64, 0.0f64);
+        let mut run = vec![0usize; n + 1];
+        for i in 1..n {
+            let x1 = x[i - 1];
+            for ii in 1..=(n - i) {
+                let i2 = ii + i;
+                if (x[i2 - 1] - x1).abs() < r {
+                    run[ii] += 1;
+                    if run[ii] >= m {
+                        a += 1.0;
+                    }
+                    if run[ii] + 1 >= m && i2 < n {
+                        b += 1.0;
+                    }
+                } else {
+                    run[ii] = 0;
+                }
+            }
+        }
+        if m == 1 {
+            -(a / (n as f64 * (n as f64 - 1.0) / 2.0)).ln()
+        } else {
+            -(a / b).ln()
+        }
+    }
+
+    #[test]
+    fn fast_paths_are_bit_identical_to_the_plain_ones() {
+        let mut state = 0x1234_5678_9abc_def1u64;
+        let mut rnd = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 10_000) as f64 * 1e-4
+        };
+        for len in [1usize, 2, 3, 7, 64, 180, 181, 360, 720] {
+            let x: Vec<f64> = (0..len)
+                .map(|i| (i as f64 * 0.3).sin() * 0.5 + rnd())
+                .collect();
+            for m in [1usize, 2, 4] {
+                for r in [0.05, 0.2, 1.0] {
+                    let (a, b) = (sample_entropy(&x, m, r), sample_entropy_plain(&x, m, r));
+                    assert!(
+                        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                        "{len} {m} {r}"
+                    );
+                }
+            }
+            for n in [
+                len.next_power_of_two(),
+                2 * len.next_power_of_two(),
+                64 * len.next_power_of_two(),
+            ] {
+                let mut re = vec![0.0; n];
+                let mut im = vec![0.0; n];
+                re[..len.min(n)].copy_from_slice(&x[..len.min(n)]);
+                fft(&mut re, &mut im);
+                let want: Vec<f64> = (0..=n / 2).map(|k| re[k] * re[k] + im[k] * im[k]).collect();
+                let got = power_spectrum(&x, n);
+                assert_eq!(got.len(), want.len());
+                assert!(
+                    got.iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{len} {n}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn fft_of_a_cosine() {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::preprocessing::days::{DayError, LocalClock, weekday_name};
 use crate::preprocessing::{Axes, OverlapError, WindowSet, day_intersection};
 use crate::table::{ColumnData, Table};
-use cutpoints::{Cutpoints, MetricError, compute_metric};
+use cutpoints::{Cutpoints, Metric, MetricError, compute_metric};
 use endpoints::{FEATURE_MINUTES, FEATURE_NAMES, FRAG_LEVELS, LEVELS, WakeDay};
 
 /// Cut-points as written in a config: a built-in name or a custom set in SKDH's dict shape
@@ -360,7 +360,55 @@ pub(crate) fn day_table(name: &str, rows: &[DayRow]) -> Table {
         )
 }
 
-/// Computes the activity tables. Days with fewer than `min_wear_time` wear hours keep NaN
+/// The metric per epoch (`w` samples) and per minute (`w60` samples) of one block, as two
+/// [`compute_metric`] calls (the same values and errors). ENMO, the default, is computed in one
+/// pass a minute at a time, without the block-long array of per-sample values that
+/// `compute_metric` makes twice (most of the step's memory traffic).
+fn metric_pair(
+    cut: &Cutpoints,
+    a: Axes<'_>,
+    w: usize,
+    w60: usize,
+    fs: f64,
+) -> Result<(Vec<f64>, Vec<f64>), MetricError> {
+    let n = a.len();
+    if cut.metric != Metric::Enmo || w == 0 || w60 == 0 || !w60.is_multiple_of(w) || w60 > n {
+        return Ok((
+            compute_metric(cut.metric, &cut.kwargs, a, w, fs)?,
+            compute_metric(cut.metric, &cut.kwargs, a, w60, fs)?,
+        ));
+    }
+    let opts = &cut.kwargs;
+    let mut m = Vec::with_capacity(n / w);
+    let mut m60 = Vec::with_capacity(n / w60);
+    let mut buf = vec![0.0; w60];
+    let mut q = 0;
+    while q < n {
+        let seg = w60.min(n - q);
+        for (i, v) in buf[..seg].iter_mut().enumerate() {
+            // compute_metric's ENMO, sample by sample
+            let mut e = a.norm(q + i) - 1.0;
+            if opts.take_abs {
+                e = e.abs();
+            }
+            *v = if opts.trim_zero { e.max(0.0) } else { e };
+        }
+        // non-overlapping windows of `w` samples are whole inside a minute (w divides w60);
+        // each mean is the window's compensated sum over its length, as `moving_mean`'s
+        m.extend(
+            buf[..seg]
+                .chunks_exact(w)
+                .map(|c| crate::preprocessing::stats::sum(c) / w as f64),
+        );
+        if seg == w60 {
+            m60.push(crate::preprocessing::stats::sum(&buf) / w60 as f64);
+        }
+        q += seg;
+    }
+    Ok((m, m60))
+}
+
+/// Computes the activity tables./// Computes the activity tables. Days with fewer than `min_wear_time` wear hours keep NaN
 /// endpoints (and a message says why).
 pub fn activity(
     inp: &ActivityInputs<'_>,
@@ -488,8 +536,7 @@ pub fn activity(
                 continue;
             }
             let a = accel.slice(s, e);
-            let m = compute_metric(cut.metric, &cut.kwargs, a, nwlen, fs)?;
-            let m60 = compute_metric(cut.metric, &cut.kwargs, a, nwlen60, fs)?;
+            let (m, m60) = metric_pair(&cut, a, nwlen, nwlen60, fs)?;
             for (k, &v) in m.iter().enumerate() {
                 ep_time.push(time[s + k * nwlen]);
                 ep_day.push(iday as i64 + 1);
@@ -505,10 +552,7 @@ pub fn activity(
             for &(s, e) in &sb {
                 let a = accel.slice(s, e);
                 // SKDH skips blocks where either epoch length does not fit
-                let (Ok(m), Ok(_)) = (
-                    compute_metric(cut.metric, &cut.kwargs, a, nwlen, fs),
-                    compute_metric(cut.metric, &cut.kwargs, a, nwlen60, fs),
-                ) else {
+                let Ok((m, _)) = metric_pair(&cut, a, nwlen, nwlen60, fs) else {
                     continue;
                 };
                 for (k, l) in LEVELS.iter().enumerate() {

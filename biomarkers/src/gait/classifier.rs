@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 use super::features::{Feature, FftCache, parse_feature_list};
 use super::lightgbm::Model;
 use crate::preprocessing::Axes;
-use crate::preprocessing::filter::{Band, FilterError, butter, sosfiltfilt};
+use crate::preprocessing::filter::{
+    Band, FilterError, Section, butter, padlen, sosfilt, sosfilt_zi,
+};
 use crate::preprocessing::resample::{apply_resample, resample_indices};
 use crate::preprocessing::stats::rle;
 use crate::table::{ColumnData, Table};
@@ -135,24 +137,107 @@ pub fn window_features(x: &[f64], wlen: usize, fs: f64, features: &[Feature]) ->
     let mut cache = FftCache::default();
     x.chunks_exact(wlen)
         .map(|w| {
-            cache.clear();
-            features
-                .iter()
-                .map(|f| f.compute_cached(w, fs, &mut cache))
-                .collect()
+            let mut row = vec![0.0; features.len()];
+            window_row(w, fs, features, &mut cache, &mut row);
+            row
         })
         .collect()
 }
 
-/// The band-passed magnitude at the processing rate, and the processing time axis and rate.
+/// The features of one window into `row` (one value per feature), sharing `cache`.
+fn window_row(w: &[f64], fs: f64, features: &[Feature], cache: &mut FftCache, row: &mut [f64]) {
+    cache.clear();
+    for (v, f) in row.iter_mut().zip(features) {
+        *v = f.compute_cached(w, fs, cache);
+    }
+}
+
+/// The processing-rate signal the classifier windows: the band-passed magnitude, held with the
+/// filter's odd padding (`padded[edge..edge + len]` is the signal) so that it is filtered in
+/// place, in the one buffer.
+struct Prepared {
+    /// Time axis at the processing rate when the input was resampled (else the input's).
+    time: Option<Vec<f64>>,
+    padded: Vec<f64>,
+    edge: usize,
+    len: usize,
+    /// The processing rate, Hz.
+    fs: f64,
+}
+
+impl Prepared {
+    fn signal(&self) -> &[f64] {
+        &self.padded[self.edge..self.edge + self.len]
+    }
+}
+
+/// scipy's `sosfiltfilt` with odd padding, in place on a buffer that already holds the padding
+/// (`edge` samples each side): the same operations in the same order as
+/// `preprocessing::filter::sosfiltfilt` (direct form II transposed, steady-state initial
+/// conditions scaled by the first sample of each pass), so the result is bit-identical to it
+/// without a second signal-sized buffer.
+fn filtfilt_padded_in_place(sos: &[Section], buf: &mut [f64]) {
+    let Some(&first) = buf.first() else {
+        return;
+    };
+    let zi = sosfilt_zi(sos);
+    let mut z: Vec<[f64; 2]> = zi.iter().map(|z| [z[0] * first, z[1] * first]).collect();
+    sosfilt(sos, buf, &mut z);
+    let last = buf[buf.len() - 1];
+    let mut z: Vec<[f64; 2]> = zi.iter().map(|z| [z[0] * last, z[1] * last]).collect();
+    for v in buf.iter_mut().rev() {
+        let mut xc = *v;
+        for (s, zs) in sos.iter().zip(z.iter_mut()) {
+            let y = s.b[0] * xc + zs[0];
+            zs[0] = s.b[1] * xc - s.a[1] * y + zs[1];
+            zs[1] = s.b[2] * xc - s.a[2] * y;
+            xc = y;
+        }
+        *v = xc;
+    }
+}
+
+/// The band-passed magnitude at the processing rate (see [`Prepared`]). Without resampling the
+/// input is read in place: the only signal-sized allocation is the padded magnitude.
 fn prepare(
     time: &[f64],
     accel: Axes<'_>,
     fs: f64,
     p: &ClassifierParams,
-) -> Result<(Vec<f64>, Vec<f64>, f64), ClassifierError> {
+) -> Result<Prepared, ClassifierError> {
     let goal = if fs >= 50.0 { 50.0 } else { 20.0 };
-    let (t, x, y, z) = if fs != goal {
+    let design_fs = match p.band_design {
+        BandDesign::OriginalRate => fs,
+        BandDesign::ProcessingRate => goal,
+    };
+    let sos = butter(1, Band::Pass(2.0 * 0.25 / design_fs, 2.0 * 5.0 / design_fs))?;
+    let edge = padlen(&sos);
+    let magnitude = |x: &[f64], y: &[f64], z: &[f64]| -> Result<Vec<f64>, ClassifierError> {
+        let n = x.len().min(y.len()).min(z.len());
+        if n <= edge {
+            return Err(FilterError::TooShort { n, padlen: edge }.into());
+        }
+        let mut padded = Vec::with_capacity(n + 2 * edge);
+        padded.resize(edge, 0.0);
+        padded.extend(
+            x[..n]
+                .iter()
+                .zip(&y[..n])
+                .zip(&z[..n])
+                .map(|((x, y), z)| (x * x + y * y + z * z).sqrt()),
+        );
+        // odd extension at both ends, as sosfiltfilt pads
+        let (x0, xl) = (padded[edge], padded[edge + n - 1]);
+        for i in 1..=edge {
+            padded[edge - i] = 2.0 * x0 - padded[edge + i];
+        }
+        for i in 1..=edge {
+            let v = 2.0 * xl - padded[edge + n - 1 - i];
+            padded.push(v);
+        }
+        Ok(padded)
+    };
+    let (t, mut padded) = if fs != goal {
         let r = apply_resample(
             time,
             fs,
@@ -160,31 +245,26 @@ fn prepare(
             &[accel.x, accel.y, accel.z],
             p.downsample_aa_filter,
         )?;
-        let mut d = r.data.into_iter();
-        let (x, y, z) = (
-            d.next().unwrap_or_default(),
-            d.next().unwrap_or_default(),
-            d.next().unwrap_or_default(),
-        );
-        (r.time, x, y, z)
+        let empty: &[f64] = &[];
+        let d = &r.data;
+        let m = magnitude(
+            d.first().map_or(empty, Vec::as_slice),
+            d.get(1).map_or(empty, Vec::as_slice),
+            d.get(2).map_or(empty, Vec::as_slice),
+        )?;
+        (Some(r.time), m)
     } else {
-        (
-            time.to_vec(),
-            accel.x.to_vec(),
-            accel.y.to_vec(),
-            accel.z.to_vec(),
-        )
+        (None, magnitude(accel.x, accel.y, accel.z)?)
     };
-    let mag: Vec<f64> = (0..t.len())
-        .map(|i| (x[i] * x[i] + y[i] * y[i] + z[i] * z[i]).sqrt())
-        .collect();
-    let design_fs = match p.band_design {
-        BandDesign::OriginalRate => fs,
-        BandDesign::ProcessingRate => goal,
-    };
-    let sos = butter(1, Band::Pass(2.0 * 0.25 / design_fs, 2.0 * 5.0 / design_fs))?;
-    let filt = sosfiltfilt(&sos, &mag)?;
-    Ok((t, filt, goal))
+    let len = padded.len() - 2 * edge;
+    filtfilt_padded_in_place(&sos, &mut padded);
+    Ok(Prepared {
+        time: t,
+        padded,
+        edge,
+        len,
+        fs: goal,
+    })
 }
 
 /// Gait bouts of a lumbar recording (`accel` in g, `fs` in Hz). A recording shorter than one
@@ -217,16 +297,25 @@ pub fn classify_gait(
         ..Default::default()
     };
     // a recording too short to filter or to fill one window holds no gait bout
-    let (t_ds, filt, goal) = match prepare(time, accel, fs, p) {
+    let prep = match prepare(time, accel, fs, p) {
         Ok(v) => v,
         Err(ClassifierError::Filter(FilterError::TooShort { .. })) => return Ok(empty),
         Err(e) => return Err(e),
     };
+    let (filt, goal) = (prep.signal(), prep.fs);
     if filt.len() < wlen {
         return Ok(empty);
     }
-    let feats = window_features(&filt, wlen, goal, features);
-    let probability: Vec<f64> = feats.iter().map(|f| model.predict(f)).collect();
+    // windows stream straight into the model: no table of features is kept
+    let mut cache = FftCache::default();
+    let mut row = vec![0.0; features.len()];
+    let probability: Vec<f64> = filt
+        .chunks_exact(wlen)
+        .map(|w| {
+            window_row(w, goal, features, &mut cache, &mut row);
+            model.predict(&row)
+        })
+        .collect();
     let gait: Vec<bool> = probability.iter().map(|&v| v > p.threshold).collect();
     let (lengths, starts, values) = rle(&gait);
     let mut s_ds = Vec::new();
@@ -237,11 +326,12 @@ pub fn classify_gait(
             e_ds.push((s + l) * wlen);
         }
     }
+    let t_ds = prep.time.as_deref().unwrap_or(time);
     if let Some(last) = e_ds.last_mut() {
         *last = (*last).min(t_ds.len().saturating_sub(1));
     }
-    let s = resample_indices(&t_ds, time, &s_ds);
-    let en = resample_indices(&t_ds, time, &e_ds);
+    let s = resample_indices(t_ds, time, &s_ds);
+    let en = resample_indices(t_ds, time, &e_ds);
     let bouts: Vec<(usize, usize)> = s
         .iter()
         .zip(&en)
@@ -271,11 +361,11 @@ pub fn classifier_features(
         .features
         .as_ref()
         .map_err(|m| ClassifierError::Model(m.clone()))?;
-    let (_, filt, goal) = prepare(time, accel, fs, p)?;
+    let prep = prepare(time, accel, fs, p)?;
     Ok(window_features(
-        &filt,
-        (goal * 3.0) as usize,
-        goal,
+        prep.signal(),
+        (prep.fs * 3.0) as usize,
+        prep.fs,
         features,
     ))
 }

@@ -4,8 +4,9 @@
 //!
 //! Each feature maps one window of samples (sampled at `fs` Hz) to one number.
 
-use super::signal::{autocorrelation, mean_sd_shifted, rfft, sparc_from_magnitude, sparc_nfft};
-use crate::preprocessing::stats::percentile;
+use super::signal::{
+    PaddedRfft, autocorrelation, mean_sd_shifted, sparc_from_power_in, sparc_nfft,
+};
 
 /// One window feature with its parameters (SKDH's class names and defaults).
 #[derive(Debug, Clone, PartialEq)]
@@ -219,58 +220,80 @@ fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
 
-/// Real FFTs (bins 0..=size/2) of one window zero-padded to a power of two, kept so that the
-/// spectral features of a window share them.
+/// Planned FFTs and per-window scratch shared by the features of a window: each FFT size is
+/// planned once, and the power spectrum of the current window is computed once per size, however
+/// many spectral features read it. Call [`FftCache::clear`] before each new window.
 #[derive(Debug, Default)]
 pub struct FftCache {
-    ffts: Vec<(usize, Vec<f64>, Vec<f64>)>,
+    /// One entry per FFT size: plan, power spectrum of the current window, whether it is valid.
+    spectra: Vec<(PaddedRfft, Vec<f64>, bool)>,
+    /// Normalised band of the current spectral feature.
+    band: Vec<f64>,
+    /// Sorted copy of the window (IQR).
+    sorted: Vec<f64>,
 }
 
 impl FftCache {
-    /// A cache for a new window.
+    /// Marks the spectra stale for a new window (plans and buffers are kept).
     pub fn clear(&mut self) {
-        self.ffts.clear();
+        for s in &mut self.spectra {
+            s.2 = false;
+        }
     }
 
-    fn get(&mut self, x: &[f64], size: usize) -> (&[f64], &[f64]) {
-        let pos = match self.ffts.iter().position(|(s, _, _)| *s == size) {
+    /// Power spectrum (`|X|^2`, bins 0..=size/2) of `x` zero-padded to `size` (a power of two
+    /// >= 2), computed at most once per window.
+    fn power(&mut self, x: &[f64], size: usize) -> &[f64] {
+        let pos = match self.spectra.iter().position(|(p, _, _)| p.nfft() == size) {
             Some(p) => p,
             None => {
-                let (re, im) = rfft(x, size);
-                self.ffts.push((size, re, im));
-                self.ffts.len() - 1
+                let Some(plan) = PaddedRfft::new(size) else {
+                    return &[];
+                };
+                self.spectra.push((plan, Vec::new(), false));
+                self.spectra.len() - 1
             }
         };
-        let (_, re, im) = &self.ffts[pos];
-        (re, im)
+        let (plan, power, valid) = &mut self.spectra[pos];
+        if !*valid {
+            plan.power_into(x, power);
+            *valid = true;
+        }
+        power
     }
-}
 
-/// Normalised power spectrum (bins 0..=nfft of a 2*nfft FFT) and the 1-based cut-off indices,
-/// as SKDH's spectral features compute them.
-fn spectrum(
-    x: &[f64],
-    fs: f64,
-    padlevel: u32,
-    lo: f64,
-    hi: f64,
-    cache: &mut FftCache,
-) -> (Vec<f64>, usize, usize) {
-    let n = x.len() as f64;
-    let e = (n.ln() / 2f64.ln()).ceil() - 1.0 + f64::from(padlevel);
-    let nfft = 2f64.powf(e.clamp(0.0, 24.0)) as usize;
-    let (re, im) = cache.get(x, 2 * nfft);
-    let mut sp: Vec<f64> = (0..=nfft).map(|k| re[k] * re[k] + im[k] * im[k]).collect();
-    let nm1 = (nfft - 1) as f64;
-    let ih = ((hi / (fs / 2.0) * nm1 + 1.0).floor() as i64).min(nfft as i64 + 1);
-    let ih = ih.min(nfft as i64).max(1) as usize;
-    let il = ((lo / (fs / 2.0) * nm1 + 1.0).ceil() as i64).max(1) as usize;
-    let il = il.min(ih);
-    let total: f64 = sp[il - 1..ih].iter().sum();
-    for v in &mut sp {
-        *v = *v / total + 1e-10;
+    /// The band `[il - 1, ih)` of SKDH's normalised power spectrum (bins 0..=nfft of a 2*nfft
+    /// FFT, each divided by the band's total, plus 1e-10) and `nfft`, `il`, `ih` (1-based).
+    /// Only the band is normalised: it is all the spectral features read.
+    fn spectrum_band(
+        &mut self,
+        x: &[f64],
+        fs: f64,
+        padlevel: u32,
+        lo: f64,
+        hi: f64,
+    ) -> (&[f64], usize, usize, usize) {
+        let n = x.len() as f64;
+        let e = (n.ln() / 2f64.ln()).ceil() - 1.0 + f64::from(padlevel);
+        let nfft = 2f64.powf(e.clamp(0.0, 24.0)) as usize;
+        let mut band = std::mem::take(&mut self.band);
+        band.clear();
+        let sp = self.power(x, 2 * nfft);
+        if sp.len() != nfft + 1 {
+            self.band = band;
+            return (&[], nfft, 1, 1);
+        }
+        let nm1 = (nfft - 1) as f64;
+        let ih = ((hi / (fs / 2.0) * nm1 + 1.0).floor() as i64).min(nfft as i64 + 1);
+        let ih = ih.min(nfft as i64).max(1) as usize;
+        let il = ((lo / (fs / 2.0) * nm1 + 1.0).ceil() as i64).max(1) as usize;
+        let il = il.min(ih);
+        let raw = &sp[il - 1..ih];
+        let total: f64 = raw.iter().sum();
+        band.extend(raw.iter().map(|v| v / total + 1e-10));
+        self.band = band;
+        (&self.band, nfft, il, ih)
     }
-    (sp, il, ih)
 }
 
 fn signal_entropy(x: &[f64]) -> f64 {
@@ -316,7 +339,66 @@ fn signal_entropy(x: &[f64]) -> f64 {
     (est * est).exp() - 2.0
 }
 
+/// SKDH's sample entropy. Template length 2 (the classifier's) is counted diagonal by diagonal
+/// with branch-free, vectorised comparisons; other lengths run SKDH's loop as written. The counts
+/// are integers, so both give the same value.
 fn sample_entropy(x: &[f64], l: u32, r: f64) -> f64 {
+    if l != 2 {
+        return sample_entropy_loop(x, l, r);
+    }
+    let (a, b) = sample_entropy_counts_m2(x, r);
+    -(a as f64 / b as f64).ln()
+}
+
+/// The counts (A, B) of sample entropy with template length 2: pairs of samples `d` apart
+/// (d >= 1) that match (`|difference| < r`) together with the pair before them (A), and
+/// matching pairs that are not the last of their diagonal (B).
+fn sample_entropy_counts_m2(x: &[f64], r: f64) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU supports AVX (checked just above), the only requirement of
+            // calling a function compiled with that target feature.
+            return unsafe { sample_entropy_counts_m2_avx(x, r) };
+        }
+    }
+    sample_entropy_counts_m2_plain(x, r)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn sample_entropy_counts_m2_avx(x: &[f64], r: f64) -> (u64, u64) {
+    sample_entropy_counts_m2_plain(x, r)
+}
+
+#[inline(always)]
+fn sample_entropy_counts_m2_plain(x: &[f64], r: f64) -> (u64, u64) {
+    let n = x.len();
+    let (mut a, mut b) = (0u64, 0u64);
+    // one match flag (0/1) per position of the diagonal, compared once
+    let mut flags = vec![0u64; n];
+    for d in 1..n {
+        let len = n - d;
+        let (lo, hi, f) = (&x[..len], &x[d..], &mut flags[..len]);
+        for j in 0..len {
+            f[j] = u64::from((hi[j] - lo[j]).abs() < r);
+        }
+        // B: matches at j < len - 1; A: matches at j and j - 1 (a run of at least 2)
+        let mut cb = 0u64;
+        for &v in &f[..len - 1] {
+            cb += v;
+        }
+        let mut ca = 0u64;
+        for j in 1..len {
+            ca += f[j] & f[j - 1];
+        }
+        a += ca;
+        b += cb;
+    }
+    (a, b)
+}
+
+fn sample_entropy_loop(x: &[f64], l: u32, r: f64) -> f64 {
     let n = x.len();
     let l = i64::from(l);
     let mut a = 0.0;
@@ -348,6 +430,24 @@ fn sample_entropy(x: &[f64], l: u32, r: f64) -> f64 {
 }
 
 fn permutation_entropy(x: &[f64], order: usize, delay: usize, normalize: bool) -> f64 {
+    if order == 0 {
+        return f64::NAN;
+    }
+    let span = (order - 1) * delay;
+    if x.len() <= span {
+        return f64::NAN;
+    }
+    if order <= 4 {
+        return permutation_entropy_small(x, order, delay, normalize);
+    }
+    permutation_entropy_sorted(x, order, delay, normalize)
+}
+
+/// SKDH's permutation entropy as written: hashes sorted, then run-length counted.
+fn permutation_entropy_sorted(x: &[f64], order: usize, delay: usize, normalize: bool) -> f64 {
+    if order == 0 {
+        return f64::NAN;
+    }
     let span = (order - 1) * delay;
     if x.len() <= span {
         return f64::NAN;
@@ -409,6 +509,117 @@ fn permutation_entropy(x: &[f64], order: usize, delay: usize, normalize: bool) -
     pe
 }
 
+/// Positions and weight of numpy's linear-interpolation percentile `q` (0-100) of `n` values.
+fn percentile_at(n: usize, q: f64) -> (usize, usize, f64) {
+    let pos = q / 100.0 * (n - 1) as f64;
+    let lo = pos.floor() as usize;
+    (lo, (lo + 1).min(n - 1), pos - lo as f64)
+}
+
+/// numpy's lerp of two neighbouring order statistics, as `preprocessing::stats::percentile`.
+fn lerp(a: f64, b: f64, frac: f64) -> f64 {
+    let d = b - a;
+    if frac >= 0.5 {
+        b - d * (1.0 - frac)
+    } else {
+        a + d * frac
+    }
+}
+
+/// 75th minus 25th percentile of `buf` (reordered): the four order statistics are selected
+/// instead of sorting everything; under `total_cmp` each is the same value a sort puts there.
+fn iqr_in_place(buf: &mut [f64]) -> f64 {
+    let n = buf.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let (lo75, hi75, f75) = percentile_at(n, 75.0);
+    let (lo25, hi25, f25) = percentile_at(n, 25.0);
+    if hi25 >= hi75 {
+        buf.sort_unstable_by(f64::total_cmp);
+        return percentile_sorted(buf, 75.0) - percentile_sorted(buf, 25.0);
+    }
+    let largest = |s: &[f64]| s.iter().copied().max_by(f64::total_cmp);
+    // order statistic k is the k-th smallest: after selecting it, the ones below sit left of it
+    buf.select_nth_unstable_by(hi75, f64::total_cmp);
+    let b75 = buf[hi75];
+    let a75 = if lo75 == hi75 {
+        b75
+    } else {
+        largest(&buf[..hi75]).unwrap_or(b75)
+    };
+    // the hi75 smallest values, in some order
+    let left = &mut buf[..hi75];
+    left.select_nth_unstable_by(hi25, f64::total_cmp);
+    let b25 = left[hi25];
+    let a25 = if lo25 == hi25 {
+        b25
+    } else {
+        largest(&left[..hi25]).unwrap_or(b25)
+    };
+    lerp(a75, b75, f75) - lerp(a25, b25, f25)
+}
+
+/// numpy's linear-interpolation percentile `q` (0-100) of already sorted values, the formula of
+/// `preprocessing::stats::percentile` (which sorts a copy first).
+fn percentile_sorted(s: &[f64], q: f64) -> f64 {
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    let (lo, hi, frac) = percentile_at(s.len(), q);
+    lerp(s[lo], s[hi], frac)
+}
+
+/// [`permutation_entropy`] for orders up to 4: the pattern hashes (< order^order <= 256) are
+/// counted in an array instead of sorted; visiting the array in hash order adds the same terms
+/// in the same order as the sorted run-length count.
+fn permutation_entropy_small(x: &[f64], order: usize, delay: usize, normalize: bool) -> f64 {
+    let span = (order - 1) * delay;
+    let m = x.len() - span;
+    let mut counts = [0u32; 256];
+    let mut vals = [0.0; 4];
+    let mut idx = [0usize; 4];
+    for t in 0..m {
+        for j in 0..order {
+            vals[j] = x[t + j * delay];
+            idx[j] = j;
+        }
+        // stable insertion sort, as SKDH's embed_sort
+        for j in 1..order {
+            let (tv, ti) = (vals[j], idx[j]);
+            let mut k = j;
+            while k > 0 && vals[k - 1] > tv {
+                vals[k] = vals[k - 1];
+                idx[k] = idx[k - 1];
+                k -= 1;
+            }
+            vals[k] = tv;
+            idx[k] = ti;
+        }
+        let mut h = 0;
+        let mut w = 1;
+        for &i in &idx[..order] {
+            h += w * i;
+            w *= order;
+        }
+        counts[h] += 1;
+    }
+    // integer counts: their float sum is exact in any order
+    let total: f64 = counts.iter().map(|&c| f64::from(c)).sum();
+    let ln2 = 2f64.ln();
+    let mut pe = 0.0;
+    for &c in counts.iter().filter(|&&c| c > 0) {
+        let p = f64::from(c) / total;
+        pe += p * p.ln() / ln2;
+    }
+    let mut pe = -pe;
+    if normalize {
+        let fact: f64 = (1..=order).map(|i| i as f64).product();
+        pe /= fact.ln() / ln2;
+    }
+    pe
+}
+
 fn gmean(x: &[f64]) -> f64 {
     let mut logsum = 0.0;
     let mut prod = 1.0;
@@ -442,9 +653,8 @@ impl Feature {
                 low_cutoff,
                 high_cutoff,
             } => {
-                let (sp, il, ih) = spectrum(x, fs, padlevel, low_cutoff, high_cutoff, cache);
-                let nfft = sp.len() - 1;
-                let seg = &sp[il - 1..ih];
+                let (seg, nfft, il, _) =
+                    cache.spectrum_band(x, fs, padlevel, low_cutoff, high_cutoff);
                 let mut best = 0;
                 for (i, &v) in seg.iter().enumerate() {
                     if v > seg[best] {
@@ -456,11 +666,15 @@ impl Feature {
             }
             Feature::MeanCrossRate => {
                 let m = mean(x);
-                let s: Vec<f64> = x
-                    .iter()
-                    .map(|v| (v - m).signum() * f64::from(v - m != 0.0))
-                    .collect();
-                s.windows(2).filter(|w| w[1] - w[0] != 0.0).count() as f64 / nf
+                let sign = |v: f64| (v - m).signum() * f64::from(v - m != 0.0);
+                let mut changes = 0usize;
+                let mut prev = sign(x[0]);
+                for &v in &x[1..] {
+                    let cur = sign(v);
+                    changes += usize::from(cur - prev != 0.0);
+                    prev = cur;
+                }
+                changes as f64 / nf
             }
             Feature::Range => {
                 let mx = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -468,10 +682,17 @@ impl Feature {
                 mx - mn
             }
             Feature::Rms => {
+                // the two passes of the de-meaned copy, without the copy
                 let m = mean(x);
-                let y: Vec<f64> = x.iter().map(|v| v - m).collect();
-                let my = mean(&y);
-                (y.iter().map(|v| (v - my) * (v - my)).sum::<f64>() / (nf - 1.0)).sqrt()
+                let my = x.iter().map(|v| v - m).sum::<f64>() / nf;
+                (x.iter()
+                    .map(|v| {
+                        let y = v - m;
+                        (y - my) * (y - my)
+                    })
+                    .sum::<f64>()
+                    / (nf - 1.0))
+                    .sqrt()
             }
             Feature::SampleEntropy { m, r } => sample_entropy(x, m, r),
             Feature::Autocorrelation { lag, normalize } => {
@@ -487,7 +708,12 @@ impl Feature {
                     s / (s1 * s2)
                 }
             }
-            Feature::Iqr => percentile(x, 75.0) - percentile(x, 25.0),
+            Feature::Iqr => {
+                let buf = &mut cache.sorted;
+                buf.clear();
+                buf.extend_from_slice(x);
+                iqr_in_place(buf)
+            }
             Feature::RangeCountPercentage {
                 range_min,
                 range_max,
@@ -515,11 +741,12 @@ impl Feature {
                 low_cutoff,
                 high_cutoff,
             } => {
-                let (sp, il, ih) = spectrum(x, fs, padlevel, low_cutoff, high_cutoff, cache);
+                let (seg, _, il, ih) =
+                    cache.spectrum_band(x, fs, padlevel, low_cutoff, high_cutoff);
                 let ln2 = 2f64.ln();
                 let cut = ((ih - il + 1) as f64).ln() / ln2;
                 let mut e = 0.0;
-                for &v in &sp[il - 1..ih] {
+                for &v in seg {
                     e -= v.ln() / ln2 * v;
                 }
                 e / cut
@@ -529,8 +756,7 @@ impl Feature {
                 low_cutoff,
                 high_cutoff,
             } => {
-                let (sp, il, ih) = spectrum(x, fs, padlevel, low_cutoff, high_cutoff, cache);
-                let seg = &sp[il - 1..ih];
+                let (seg, _, _, _) = cache.spectrum_band(x, fs, padlevel, low_cutoff, high_cutoff);
                 let m = seg.iter().sum::<f64>() / seg.len() as f64;
                 10.0 * (gmean(seg) / m).ln() / 10f64.ln()
             }
@@ -561,11 +787,17 @@ impl Feature {
                 amplitude_threshold,
             } => match sparc_nfft(n, padlevel) {
                 Some(nfft) => {
-                    let (re, im) = cache.get(x, nfft);
-                    let mag = (0..=nfft / 2)
-                        .map(|k| (re[k] * re[k] + im[k] * im[k]).sqrt())
-                        .collect();
-                    sparc_from_magnitude(mag, nfft, fs, fc, amplitude_threshold)
+                    let mut scratch = std::mem::take(&mut cache.band);
+                    let v = sparc_from_power_in(
+                        cache.power(x, nfft),
+                        nfft,
+                        fs,
+                        fc,
+                        amplitude_threshold,
+                        &mut scratch,
+                    );
+                    cache.band = scratch;
+                    v
                 }
                 None => f64::NAN,
             },
@@ -588,6 +820,47 @@ impl Feature {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_entropies_equal_skdh_loops() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for n in [0usize, 1, 2, 3, 10, 60, 150, 151] {
+            let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.3).sin() + next()).collect();
+            for r in [0.1, 0.5, 2.0] {
+                let (a, b) = (sample_entropy(&x, 2, r), sample_entropy_loop(&x, 2, r));
+                assert!(
+                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                    "{n} {r}"
+                );
+            }
+            for order in 1..=4 {
+                for delay in 1..=2 {
+                    let a = permutation_entropy(&x, order, delay, true);
+                    let b = permutation_entropy_sorted(&x, order, delay, true);
+                    assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn selected_iqr_equals_sorted_percentiles() {
+        use crate::preprocessing::stats::percentile;
+        for n in [1usize, 2, 3, 4, 5, 8, 9, 60, 150, 151] {
+            let x: Vec<f64> = (0..n)
+                .map(|i| ((i * 31 % 17) as f64 * 0.61).sin())
+                .collect();
+            let want = percentile(&x, 75.0) - percentile(&x, 25.0);
+            let got = Feature::Iqr.compute(&x, 50.0);
+            assert_eq!(want.to_bits(), got.to_bits(), "{n}");
+        }
+    }
 
     #[test]
     fn simple_features() {

@@ -30,10 +30,156 @@ struct Tree {
     leaf_value: Vec<f64>,
 }
 
+/// One node of the flattened trees. Leaves are nodes too: they send every value to
+/// themselves, so a walk may take more steps than its path without leaving the leaf.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Node {
+    threshold: f64,
+    feature: u32,
+    /// Missing-value type (0 None, 1 Zero, 2 NaN).
+    missing: u8,
+    default_left: bool,
+    left: u32,
+    right: u32,
+}
+
+impl Node {
+    /// The next node for `row` (LightGBM's `NumericalDecision`).
+    #[inline(always)]
+    fn next(&self, row: &[f64]) -> u32 {
+        let mut v = row[self.feature as usize];
+        if v.is_nan() && self.missing != 2 {
+            v = 0.0;
+        }
+        let go_left =
+            if (self.missing == 1 && v.abs() <= 1e-35) || (self.missing == 2 && v.is_nan()) {
+                self.default_left
+            } else {
+                v <= self.threshold
+            };
+        if go_left { self.left } else { self.right }
+    }
+}
+
+/// Trees walked in lock-step, [`GROUP`] at a time: each walk's next node depends on the node
+/// just loaded, so interleaving independent trees hides that latency; every walk takes its
+/// group's largest depth in steps (leaves loop on themselves) and has no data-dependent exit.
+const GROUP: usize = 4;
+
+/// All trees in one node array (internal nodes and leaves) with the leaf values alongside.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Flat {
+    nodes: Vec<Node>,
+    /// Leaf value of each node (0 for internal nodes).
+    value: Vec<f64>,
+    /// Per tree: root node and depth (internal nodes on its longest path).
+    trees: Vec<(u32, u32)>,
+}
+
+impl Flat {
+    /// None when a tree is not a tree (a child loop), left to the plain walk.
+    fn new(trees: &[Tree]) -> Option<Self> {
+        let mut f = Flat::default();
+        for t in trees {
+            let k = t.split_feature.len();
+            let base = f.nodes.len();
+            // internal nodes first (base..base + k), then the leaves
+            let leaf_base = base + k;
+            let id = |c: i64| -> Option<u32> {
+                let i = if c >= 0 {
+                    base + c as usize
+                } else {
+                    leaf_base + (-c - 1) as usize
+                };
+                u32::try_from(i).ok()
+            };
+            for j in 0..k {
+                let dt = t.decision_type[j];
+                f.nodes.push(Node {
+                    threshold: t.threshold[j],
+                    feature: u32::try_from(t.split_feature[j]).ok()?,
+                    missing: (dt >> 2) & 3,
+                    default_left: dt & 2 != 0,
+                    left: id(t.left[j])?,
+                    right: id(t.right[j])?,
+                });
+                f.value.push(0.0);
+            }
+            for (j, &v) in t.leaf_value.iter().enumerate() {
+                let me = u32::try_from(leaf_base + j).ok()?;
+                f.nodes.push(Node {
+                    threshold: f64::INFINITY,
+                    feature: 0,
+                    missing: 0,
+                    default_left: true,
+                    left: me,
+                    right: me,
+                });
+                f.value.push(v);
+            }
+            let depth = if k == 0 { 0 } else { tree_depth(t)? };
+            let root = u32::try_from(if k == 0 { leaf_base } else { base }).ok()?;
+            f.trees.push((root, depth));
+        }
+        Some(f)
+    }
+
+    /// Sum of the trees' leaf values for `row`, added in tree order.
+    fn raw_score(&self, row: &[f64]) -> f64 {
+        let mut s = 0.0;
+        let groups = self.trees.chunks_exact(GROUP);
+        let rest = groups.remainder();
+        for g in groups {
+            let mut c: [u32; GROUP] = std::array::from_fn(|l| g[l].0);
+            let steps = g.iter().map(|t| t.1).max().unwrap_or(0);
+            for _ in 0..steps {
+                for cl in c.iter_mut() {
+                    *cl = self.nodes[*cl as usize].next(row);
+                }
+            }
+            for cl in c {
+                s += self.value[cl as usize];
+            }
+        }
+        for &(root, depth) in rest {
+            let mut c = root;
+            for _ in 0..depth {
+                c = self.nodes[c as usize].next(row);
+            }
+            s += self.value[c as usize];
+        }
+        s
+    }
+}
+
+/// Internal nodes on the longest root-to-leaf path; None for a child loop.
+fn tree_depth(t: &Tree) -> Option<u32> {
+    let k = t.split_feature.len();
+    let mut deepest = 0u32;
+    let mut stack = vec![(0i64, 1u32)];
+    let mut visits = 0usize;
+    while let Some((c, d)) = stack.pop() {
+        if c < 0 {
+            continue;
+        }
+        visits += 1;
+        // a tree visits each internal node once
+        if visits > k {
+            return None;
+        }
+        deepest = deepest.max(d);
+        let c = c as usize;
+        stack.push((t.left[c], d + 1));
+        stack.push((t.right[c], d + 1));
+    }
+    Some(deepest)
+}
+
 /// A parsed LightGBM model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     trees: Vec<Tree>,
+    flat: Option<Flat>,
     n_features: usize,
     /// `Some(sigmoid)` for the binary objective, `None` for raw-score objectives.
     sigmoid: Option<f64>,
@@ -179,8 +325,10 @@ impl Model {
         {
             return Err(ModelError::Format("split feature out of range".into()));
         }
+        let flat = Flat::new(&trees);
         Ok(Self {
             trees,
+            flat,
             n_features,
             sigmoid,
         })
@@ -200,6 +348,10 @@ impl Model {
     pub fn raw_score(&self, row: &[f64]) -> f64 {
         if row.len() < self.n_features {
             return f64::NAN;
+        }
+        // trees summed in order, as LightGBM does
+        if let Some(f) = &self.flat {
+            return f.raw_score(row);
         }
         let mut s = 0.0;
         for t in &self.trees {
@@ -254,6 +406,31 @@ mod tests {
 Tree=0\nnum_leaves=3\nnum_cat=0\nsplit_feature=0 1\nthreshold=0.5 2\ndecision_type=2 2\n\
 left_child=-1 -2\nright_child=1 -3\nleaf_value=-1 0.5 2\nshrinkage=1\n\n\
 Tree=1\nnum_leaves=1\nnum_cat=0\nleaf_value=0.25\n\nend of trees\n";
+
+    #[test]
+    fn flat_trees_give_the_per_tree_walk() {
+        let m = Model::parse(include_str!(
+            "../../models/lgbm_gait_classifier_no-stairs_50hz.lgbm"
+        ))
+        .unwrap();
+        let mut state = 12345u64;
+        for i in 0..2000 {
+            let row: Vec<f64> = (0..m.n_features())
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+                    if i % 97 == 0 { f64::NAN } else { u * 4.0 - 2.0 }
+                })
+                .collect();
+            let mut s = 0.0;
+            for t in &m.trees {
+                s += t.leaf_value[leaf_of(t, &row)];
+            }
+            assert_eq!(s.to_bits(), m.raw_score(&row).to_bits());
+        }
+    }
 
     #[test]
     fn walks_trees_and_applies_sigmoid() {

@@ -68,23 +68,90 @@ pub fn cwt_gaus1(data: &[f64], scale: f64) -> Vec<f64> {
         return Vec::new();
     }
     // full convolution, then -sqrt(scale) * diff
-    let conv_len = n + m - 1;
-    let mut conv = vec![0.0; conv_len];
-    for (k, c) in conv.iter_mut().enumerate() {
-        let lo = k.saturating_sub(m - 1);
-        let hi = k.min(n - 1);
-        let mut s = 0.0;
-        for i in lo..=hi {
-            s += data[i] * filt[k - i];
-        }
-        *c = s;
-    }
+    let mut conv = vec![0.0; n + m - 1];
+    convolve_full(data, &filt, &mut conv);
     let sq = scale.sqrt();
     let coef: Vec<f64> = conv.windows(2).map(|w| -sq * (w[1] - w[0])).collect();
     let d = (coef.len() - n) as f64 / 2.0;
     let a = d.floor() as usize;
     let b = d.ceil() as usize;
     coef[a..coef.len() - b].to_vec()
+}
+
+/// Full convolution `out[k] = sum_i data[i] * filt[k - i]` (`out.len() == n + m - 1`), each
+/// output summed over `i` in ascending order as a plain loop does, so bit-identical to it; eight
+/// outputs are summed together (one lane each), with 256-bit vectors when the CPU has them.
+fn convolve_full(data: &[f64], filt: &[f64], out: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU supports AVX (checked just above), the only requirement of
+            // calling a function compiled with that target feature.
+            unsafe { convolve_full_avx(data, filt, out) };
+            return;
+        }
+    }
+    convolve_full_plain(data, filt, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn convolve_full_avx(data: &[f64], filt: &[f64], out: &mut [f64]) {
+    convolve_full_plain(data, filt, out);
+}
+
+#[inline(always)]
+fn convolve_full_plain(data: &[f64], filt: &[f64], out: &mut [f64]) {
+    const L: usize = 8;
+    let (n, m) = (data.len(), filt.len());
+    if n == 0 || m == 0 || out.len() != n + m - 1 {
+        return;
+    }
+    let lo = |k: usize| k.saturating_sub(m - 1);
+    let hi = |k: usize| k.min(n - 1);
+    let blocks = out.len() / L;
+    for blk in 0..blocks {
+        let k0 = blk * L;
+        let mut s = [0.0; L];
+        let (first, last) = (lo(k0), hi(k0 + L - 1));
+        // every lane is active on [lo(k0 + L - 1), hi(k0)]; outside it, only some are
+        let (c0, c1) = (lo(k0 + L - 1), hi(k0));
+        let partial = |i: usize, s: &mut [f64; L]| {
+            for (l, sl) in s.iter_mut().enumerate() {
+                let k = k0 + l;
+                if i >= lo(k) && i <= hi(k) {
+                    *sl += data[i] * filt[k - i];
+                }
+            }
+        };
+        if c0 <= c1 {
+            for i in first..c0 {
+                partial(i, &mut s);
+            }
+            for i in c0..=c1 {
+                let d = data[i];
+                let f = &filt[k0 - i..k0 - i + L];
+                for l in 0..L {
+                    s[l] += d * f[l];
+                }
+            }
+            for i in c1 + 1..=last {
+                partial(i, &mut s);
+            }
+        } else {
+            for i in first..=last {
+                partial(i, &mut s);
+            }
+        }
+        out[k0..k0 + L].copy_from_slice(&s);
+    }
+    for k in blocks * L..out.len() {
+        let mut s = 0.0;
+        for i in lo(k)..=hi(k) {
+            s += data[i] * filt[k - i];
+        }
+        out[k] = s;
+    }
 }
 
 /// Options of [`find_peaks`], scipy's `find_peaks` keyword arguments of the same names.
@@ -307,9 +374,7 @@ pub fn autocovariance_fn(x: &[f64], max_lag: usize, biased: bool) -> Vec<f64> {
     let n = x.len();
     let mut ac = vec![0.0; max_lag];
     let upto = max_lag.min(n.saturating_sub(10));
-    for (i, a) in ac.iter_mut().enumerate().take(upto) {
-        *a = autocorrelation(x, i);
-    }
+    autocorrelations_into(x, &mut ac[..upto]);
     if biased && n > 0 {
         for (i, a) in ac.iter_mut().enumerate() {
             *a *= (n as f64 - i as f64) / n as f64;
@@ -318,11 +383,130 @@ pub fn autocovariance_fn(x: &[f64], max_lag: usize, biased: bool) -> Vec<f64> {
     ac
 }
 
-/// Twiddle factors and bit-reversal permutation of one radix-2 FFT size.
+/// `out[i] = autocorrelation(x, i)` for every lag `i < out.len()`, bit for bit, but faster:
+/// the sums over `x[..n - lag]` are prefixes of one running sum (the same additions in the same
+/// order), and the remaining sums run for [`LAG_LANES`] lags at once, each lane repeating one
+/// lag's additions in that lag's order (with 256-bit vectors when the CPU has them).
+pub fn autocorrelations_into(x: &[f64], out: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU supports AVX (checked just above), the only requirement of
+            // calling a function compiled with that target feature.
+            unsafe { autocorrelations_avx(x, out) };
+            return;
+        }
+    }
+    autocorrelations_plain(x, out);
+}
+
+/// Lags computed together by [`autocorrelations_into`].
+const LAG_LANES: usize = 8;
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn autocorrelations_avx(x: &[f64], out: &mut [f64]) {
+    autocorrelations_plain(x, out);
+}
+
+#[inline(always)]
+fn autocorrelations_plain(x: &[f64], out: &mut [f64]) {
+    const L: usize = LAG_LANES;
+    let n = x.len();
+    if n == 0 {
+        out.fill(f64::NAN);
+        return;
+    }
+    // running sums of x and of (x - x[0])^2 from the start, as `mean_sd_shifted(&x[..len])`
+    // accumulates them: prefix[len] is its sum for that length
+    let mut ps = Vec::with_capacity(n + 1);
+    let mut pq = Vec::with_capacity(n + 1);
+    let (mut s, mut q) = (0.0, 0.0);
+    ps.push(s);
+    pq.push(q);
+    for &v in x {
+        s += v;
+        q += (v - x[0]) * (v - x[0]);
+        ps.push(s);
+        pq.push(q);
+    }
+    let head = |len: usize| -> (f64, f64) {
+        let nf = len as f64;
+        let ex = ps[len] - nf * x[0];
+        (ps[len] / nf, ((pq[len] - ex * ex / nf) / (nf - 1.0)).sqrt())
+    };
+    let mut i = 0;
+    while i < out.len() {
+        // the last lag of the block must leave at least 2 samples (else NaN, done plainly)
+        if i + L > out.len() || i + L >= n {
+            out[i] = autocorrelation(x, i);
+            i += 1;
+            continue;
+        }
+        // tail statistics of x[lag..] for the L lags i..i+L
+        let first: [f64; L] = std::array::from_fn(|l| x[i + l]);
+        let mut s = [0.0; L];
+        let mut s2 = [0.0; L];
+        for (k, &xk) in x.iter().enumerate().take(i + L - 1).skip(i) {
+            for l in 0..L {
+                if k >= i + l {
+                    s[l] += xk;
+                    s2[l] += (xk - first[l]) * (xk - first[l]);
+                }
+            }
+        }
+        for &xk in &x[i + L - 1..] {
+            for l in 0..L {
+                let d = xk - first[l];
+                s[l] += xk;
+                s2[l] += d * d;
+            }
+        }
+        let mut m1 = [0.0; L];
+        let mut sd1 = [0.0; L];
+        let mut m2 = [0.0; L];
+        let mut sd2 = [0.0; L];
+        for l in 0..L {
+            let len = n - (i + l);
+            (m1[l], sd1[l]) = head(len);
+            let nf = len as f64;
+            let ex = s[l] - nf * first[l];
+            m2[l] = s[l] / nf;
+            sd2[l] = ((s2[l] - ex * ex / nf) / (nf - 1.0)).sqrt();
+        }
+        // sum over k < n - lag of (x[k] - m1) (x[k + lag] - m2); the shortest lane ends first
+        let mut ac = [0.0; L];
+        let common = n - (i + L - 1);
+        for k in 0..common {
+            let a = x[k];
+            let b = &x[k + i..k + i + L];
+            for l in 0..L {
+                ac[l] += (a - m1[l]) * (b[l] - m2[l]);
+            }
+        }
+        for k in common..n - i {
+            for l in 0..L {
+                if k < n - (i + l) {
+                    ac[l] += (x[k] - m1[l]) * (x[k + i + l] - m2[l]);
+                }
+            }
+        }
+        for l in 0..L {
+            let lag = i + l;
+            out[lag] = ac[l] / ((n - lag - 1) as f64 * sd1[l] * sd2[l]);
+        }
+        i += L;
+    }
+}
+
+/// Twiddle factors and bit-reversal permutation of one radix-2 FFT size, and each stage's
+/// twiddles laid out contiguously (the same values) so the butterflies vectorise.
 struct FftPlan {
     cos: Vec<f64>,
     sin: Vec<f64>,
     rev: Vec<usize>,
+    /// Per stage (block length 2, 4, ... n): cos and sin of its butterflies.
+    stages: Vec<(Vec<f64>, Vec<f64>)>,
 }
 
 impl FftPlan {
@@ -337,10 +521,25 @@ impl FftPlan {
                 }
             })
             .collect();
-        let (sin, cos) = (0..n / 2)
+        let (sin, cos): (Vec<f64>, Vec<f64>) = (0..n / 2)
             .map(|k| (-2.0 * PI * k as f64 / n as f64).sin_cos())
             .unzip();
-        Self { cos, sin, rev }
+        let mut stages = Vec::new();
+        let mut len = 2;
+        while len <= n {
+            let stride = n / len;
+            stages.push((
+                (0..len / 2).map(|k| cos[k * stride]).collect(),
+                (0..len / 2).map(|k| sin[k * stride]).collect(),
+            ));
+            len <<= 1;
+        }
+        Self {
+            cos,
+            sin,
+            rev,
+            stages,
+        }
     }
 }
 
@@ -375,30 +574,31 @@ pub fn fft_in_place(re: &mut [f64], im: &mut [f64]) {
             im.swap(i, j);
         }
     }
-    let mut len = 2;
-    while len <= n {
-        let half = len / 2;
-        let stride = n / len;
-        for (rb, ib) in re.chunks_exact_mut(len).zip(im.chunks_exact_mut(len)) {
-            let (ra, rb2) = rb.split_at_mut(half);
-            let (ia, ib2) = ib.split_at_mut(half);
-            for (k, (((ar, ai), br), bi)) in ra
-                .iter_mut()
-                .zip(ia.iter_mut())
-                .zip(rb2.iter_mut())
-                .zip(ib2.iter_mut())
-                .enumerate()
-            {
-                let (c, s) = (pl.cos[k * stride], pl.sin[k * stride]);
-                let tr = *br * c - *bi * s;
-                let ti = *br * s + *bi * c;
-                *br = *ar - tr;
-                *bi = *ai - ti;
-                *ar += tr;
-                *ai += ti;
-            }
+    stages_in_place(re, im, &pl.stages);
+}
+
+/// All radix-2 stages of [`fft_in_place`] after the bit reversal, with 256-bit vectors when the
+/// CPU has them (the same operations: Rust never fuses a multiply and an add).
+fn stages_in_place(re: &mut [f64], im: &mut [f64], stages: &[(Vec<f64>, Vec<f64>)]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU supports AVX (checked just above), the only requirement of
+            // calling a function compiled with that target feature.
+            unsafe { stages_avx(re, im, stages) };
+            return;
         }
-        len <<= 1;
+    }
+    for (c, s) in stages {
+        butterflies_plain(re, im, c, s);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn stages_avx(re: &mut [f64], im: &mut [f64], stages: &[(Vec<f64>, Vec<f64>)]) {
+    for (c, s) in stages {
+        butterflies_plain(re, im, c, s);
     }
 }
 
@@ -439,6 +639,197 @@ pub fn rfft(x: &[f64], nfft: usize) -> (Vec<f64>, Vec<f64>) {
         xi[k] = ei + or * s + oi * c;
     }
     (xr, xi)
+}
+
+/// A planned real FFT of `nfft` points (a power of two >= 2) for signals shorter than `nfft`
+/// (zero-padded, or truncated when longer), reused window after window without allocating.
+/// Returns the same values as [`rfft`] bit for bit (up to the sign of zeros): the butterflies
+/// are the same operations on the same twiddles, but the first stages, which with few non-zero
+/// inputs only copy them, are replaced by filling each block with its one input, and each
+/// stage's twiddles are contiguous so the butterflies vectorise.
+#[derive(Debug, Clone)]
+pub struct PaddedRfft {
+    nfft: usize,
+    /// Per stage (block length 2, 4, ... nfft / 2): the twiddles of its butterflies.
+    stage_cos: Vec<Vec<f64>>,
+    stage_sin: Vec<Vec<f64>>,
+    /// Twiddles of the real-to-complex post-processing (bins 0..nfft / 2).
+    post_cos: Vec<f64>,
+    post_sin: Vec<f64>,
+    zr: Vec<f64>,
+    zi: Vec<f64>,
+    re: Vec<f64>,
+    im: Vec<f64>,
+}
+
+impl PaddedRfft {
+    /// A plan for `nfft` points; None unless `nfft` is a power of two >= 2.
+    pub fn new(nfft: usize) -> Option<Self> {
+        if nfft < 2 || !nfft.is_power_of_two() {
+            return None;
+        }
+        let m = nfft / 2;
+        // the very twiddle tables `fft_in_place` and `rfft` read, so every product is the same
+        let (stage_cos, stage_sin) = FftPlan::new(m).stages.into_iter().unzip();
+        let full = FftPlan::new(nfft);
+        Some(Self {
+            nfft,
+            stage_cos,
+            stage_sin,
+            post_cos: full.cos,
+            post_sin: full.sin,
+            zr: vec![0.0; m],
+            zi: vec![0.0; m],
+            re: vec![0.0; m + 1],
+            im: vec![0.0; m + 1],
+        })
+    }
+
+    /// The FFT length.
+    pub fn nfft(&self) -> usize {
+        self.nfft
+    }
+
+    /// Bins 0..=nfft/2 (real, imaginary parts) of the FFT of `x` zero-padded or truncated to
+    /// `nfft`, as [`rfft`].
+    pub fn transform(&mut self, x: &[f64]) -> (&[f64], &[f64]) {
+        self.run::<false>(x);
+        (&self.re, &self.im)
+    }
+
+    /// The power spectrum `re^2 + im^2` of bins 0..=nfft/2 of `x` (see [`Self::transform`])
+    /// into `out` (resized).
+    pub fn power_into(&mut self, x: &[f64], out: &mut Vec<f64>) {
+        self.run::<true>(x);
+        out.clear();
+        out.resize(self.nfft / 2 + 1, 0.0);
+        // both hold nfft/2 + 1 values: hand over the spectrum without copying it
+        std::mem::swap(out, &mut self.re);
+    }
+
+    /// The transform into `re`/`im`, or with `power` the power spectrum into `re`; with 256-bit
+    /// vectors when the CPU has them (Rust never fuses a multiply and an add, so vector and
+    /// scalar code give the same bits).
+    fn run<const POWER: bool>(&mut self, x: &[f64]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx") {
+                // SAFETY: the CPU supports AVX (checked just above), the only requirement of
+                // calling a function compiled with that target feature.
+                unsafe { self.run_avx::<POWER>(x) };
+                return;
+            }
+        }
+        self.run_plain::<POWER>(x);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    fn run_avx<const POWER: bool>(&mut self, x: &[f64]) {
+        self.run_plain::<POWER>(x);
+    }
+
+    #[inline(always)]
+    fn run_plain<const POWER: bool>(&mut self, x: &[f64]) {
+        let m = self.nfft / 2;
+        let x = &x[..x.len().min(self.nfft)];
+        // the complex input z[i] = x[2i] + i x[2i+1] is non-zero only below `nz`
+        let nz = x.len().div_ceil(2);
+        // Largest block length whose blocks each hold at most one non-zero input: the
+        // bit-reversed sub-sequences of a block of length `b` are `m / b` apart.
+        let mut block = 1;
+        while block < m && m / (block * 2) >= nz.max(1) {
+            block *= 2;
+        }
+        let nblocks = m / block;
+        let bits = nblocks.trailing_zeros();
+        for j in 0..nblocks {
+            let r = if bits == 0 {
+                0
+            } else {
+                j.reverse_bits() >> (usize::BITS - bits)
+            };
+            let (vr, vi) = if r < nz {
+                (x[2 * r], x.get(2 * r + 1).copied().unwrap_or(0.0))
+            } else {
+                (0.0, 0.0)
+            };
+            self.zr[j * block..(j + 1) * block].fill(vr);
+            self.zi[j * block..(j + 1) * block].fill(vi);
+        }
+        let first_stage = block.trailing_zeros() as usize;
+        for s in first_stage..self.stage_cos.len() {
+            butterflies_plain(
+                &mut self.zr,
+                &mut self.zi,
+                &self.stage_cos[s],
+                &self.stage_sin[s],
+            );
+        }
+        // Real-to-complex split, the operations of `rfft`. Bin k pairs z[k] with the conjugate
+        // of z[(m - k) % m]; the partner is stored reversed in `re`/`im` first so that the loop
+        // over k runs over contiguous slices (and vectorises).
+        let (zr, zi) = (&self.zr, &self.zi);
+        let (pr, pi) = (&mut self.re, &mut self.im);
+        pr[0] = zr[0];
+        pi[0] = -zi[0];
+        for k in 1..m {
+            pr[k] = zr[m - k];
+            pi[k] = -zi[m - k];
+        }
+        let split = |ar: f64, ai: f64, br: f64, bi: f64, c: f64, s: f64| {
+            let (er, ei) = ((ar + br) / 2.0, (ai + bi) / 2.0);
+            let (dr, di) = ((ar - br) / 2.0, (ai - bi) / 2.0);
+            let (or, oi) = (di, -dr);
+            (er + or * c - oi * s, ei + or * s + oi * c)
+        };
+        let (lr, li) = split(zr[0], zi[0], zr[0], -zi[0], -1.0, 0.0);
+        let (cos, sin) = (&self.post_cos[..m], &self.post_sin[..m]);
+        let (pr, pi) = (&mut pr[..m], &mut pi[..m]);
+        let (zr, zi) = (&zr[..m], &zi[..m]);
+        for k in 0..m {
+            let (r, i) = split(zr[k], zi[k], pr[k], pi[k], cos[k], sin[k]);
+            if POWER {
+                pr[k] = r * r + i * i;
+            } else {
+                pr[k] = r;
+                pi[k] = i;
+            }
+        }
+        if POWER {
+            self.re[m] = lr * lr + li * li;
+        } else {
+            self.re[m] = lr;
+            self.im[m] = li;
+        }
+    }
+}
+
+/// One radix-2 stage over all blocks of `2 * cos.len()` points: the butterfly of
+/// [`fft_in_place`] (same operations, so the same results) on contiguous twiddles.
+#[inline(always)]
+fn butterflies_plain(re: &mut [f64], im: &mut [f64], cos: &[f64], sin: &[f64]) {
+    let half = cos.len();
+    if half == 0 || sin.len() != half {
+        return;
+    }
+    for (rb, ib) in re
+        .chunks_exact_mut(2 * half)
+        .zip(im.chunks_exact_mut(2 * half))
+    {
+        let (ra, rb2) = rb.split_at_mut(half);
+        let (ia, ib2) = ib.split_at_mut(half);
+        for k in 0..half {
+            let (c, s) = (cos[k], sin[k]);
+            let (br, bi) = (rb2[k], ib2[k]);
+            let tr = br * c - bi * s;
+            let ti = br * s + bi * c;
+            rb2[k] = ra[k] - tr;
+            ib2[k] = ia[k] - ti;
+            ra[k] += tr;
+            ia[k] += ti;
+        }
+    }
 }
 
 /// Magnitudes of the real FFT of `x` zero-padded or truncated to `nfft` (a power of two):
@@ -564,6 +955,124 @@ pub fn sparc_from_magnitude(
     sal
 }
 
+/// [`sparc_from_magnitude`] from the power spectrum (`|X|^2` of the `nfft / 2 + 1` bins), with
+/// identical results: the magnitudes are taken only where the arc length reads them (the peak
+/// magnitude is the root of the peak power, `sqrt` being monotonic and correctly rounded).
+pub fn sparc_from_power(power: &[f64], nfft: usize, fs: f64, fc: f64, amp_thresh: f64) -> f64 {
+    sparc_from_power_in(power, nfft, fs, fc, amp_thresh, &mut Vec::new())
+}
+
+/// [`sparc_from_power`] with a reusable scratch buffer.
+pub fn sparc_from_power_in(
+    power: &[f64],
+    nfft: usize,
+    fs: f64,
+    fc: f64,
+    amp_thresh: f64,
+    scratch: &mut Vec<f64>,
+) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU supports AVX (checked just above), the only requirement of
+            // calling a function compiled with that target feature.
+            return unsafe { sparc_power_avx(power, nfft, fs, fc, amp_thresh, scratch) };
+        }
+    }
+    sparc_power_plain(power, nfft, fs, fc, amp_thresh, scratch)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn sparc_power_avx(
+    power: &[f64],
+    nfft: usize,
+    fs: f64,
+    fc: f64,
+    amp_thresh: f64,
+    scratch: &mut Vec<f64>,
+) -> f64 {
+    sparc_power_plain(power, nfft, fs, fc, amp_thresh, scratch)
+}
+
+/// `fold(NaN, f64::max)` of non-negative or NaN values, in four independent lanes (the
+/// maximum is exact in any order; NaN is skipped as `f64::max` skips it).
+#[inline(always)]
+fn max_skip_nan(x: &[f64]) -> f64 {
+    let mut lanes = [f64::NEG_INFINITY; 4];
+    let chunks = x.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..4 {
+            if c[l] > lanes[l] {
+                lanes[l] = c[l];
+            }
+        }
+    }
+    let mut m = f64::NEG_INFINITY;
+    for &v in lanes.iter().chain(rest) {
+        if v > m {
+            m = v;
+        }
+    }
+    if m == f64::NEG_INFINITY {
+        // only NaN (or -inf, impossible for a power): let f64::max decide as before
+        return x.iter().copied().fold(f64::NAN, f64::max);
+    }
+    m
+}
+
+#[inline(always)]
+fn sparc_power_plain(
+    power: &[f64],
+    nfft: usize,
+    fs: f64,
+    fc: f64,
+    amp_thresh: f64,
+    scratch: &mut Vec<f64>,
+) -> f64 {
+    let half = nfft / 2;
+    if power.len() != half + 1 {
+        return f64::NAN;
+    }
+    let ixf = ((fc / (0.5 * fs) * half as f64).ceil() as i64).min(half as i64 + 1);
+    let mx = max_skip_nan(power).sqrt();
+    let last = power.len() as i64 - 1;
+    let at = |i: i64| power[(i - 1).clamp(0, last) as usize].sqrt() / mx;
+    let mut inxi: i64 = 1;
+    let mut inxf: i64 = ixf;
+    while at(inxi) < amp_thresh && inxi < half as i64 + 1 {
+        inxi += 1;
+    }
+    while at(inxf) < amp_thresh && inxf > 1 {
+        inxf -= 1;
+    }
+    let d = (inxf - inxi) as f64;
+    let ff = 1.0 / (d * d);
+    if inxf <= inxi {
+        return 0.0;
+    }
+    // the normalised magnitudes of 1-based bins inxi..=inxf (in range: 1 <= inxi < inxf <=
+    // half + 1), then each step's arc length; only the final sum runs in sequence
+    let (a, b) = ((inxi - 1) as usize, inxf as usize);
+    let n = b - a;
+    scratch.clear();
+    scratch.resize(2 * n - 1, 0.0);
+    let (mags, steps) = scratch.split_at_mut(n);
+    for (m, p) in mags.iter_mut().zip(&power[a..b]) {
+        *m = p.sqrt() / mx;
+    }
+    for (t, w) in steps.iter_mut().zip(mags.windows(2)) {
+        let dm = w[1] - w[0];
+        *t = (ff + dm * dm).sqrt();
+    }
+    let mut sal = 0.0;
+    for &t in steps.iter() {
+        sal -= t;
+    }
+    sal
+}
+
 /// Index of the first maximum (numpy `argmax`); 0 for an empty slice.
 pub fn argmax(x: &[f64]) -> usize {
     let mut best = 0;
@@ -623,6 +1132,118 @@ mod tests {
         let b = [0.0, 1.0, 0.5];
         // direct: max |sum a[n+k] b[n]| = 1*0.5... lag 0: 2+1.5 = 3.5
         assert!((max_abs_xcorr(&a, &b) - 3.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn padded_rfft_and_sparc_from_power_match_the_plain_ones_bit_for_bit() {
+        assert!(PaddedRfft::new(12).is_none());
+        for nfft in [2usize, 4, 64, 1024, 4096] {
+            let mut p = PaddedRfft::new(nfft).unwrap();
+            for len in [0usize, 1, 2, 3, 7, 60, 75, 150, 151, 1000, 5000] {
+                let x: Vec<f64> = (0..len)
+                    .map(|i| ((i * 37 % 101) as f64 * 0.37).sin() + 0.01 * i as f64)
+                    .collect();
+                let (er, ei) = rfft(&x, nfft);
+                let (gr, gi) = p.transform(&x);
+                for k in 0..er.len() {
+                    // equal values (a zero may differ in sign only)
+                    assert!(
+                        er[k] == gr[k] && ei[k] == gi[k],
+                        "nfft {nfft} len {len} bin {k}"
+                    );
+                }
+                let mut pw = Vec::new();
+                p.power_into(&x, &mut pw);
+                let mag = rfft_abs(&x, nfft);
+                let a = sparc_from_magnitude(mag, nfft, 50.0, 10.0, 0.05);
+                let b = sparc_from_power(&pw, nfft, 50.0, 10.0, 0.05);
+                assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()));
+            }
+        }
+    }
+
+    /// The radix-2 FFT as first written (twiddles read with a stride), the reference for the
+    /// per-stage layout.
+    fn fft_strided(re: &mut [f64], im: &mut [f64]) {
+        let n = re.len();
+        let pl = FftPlan::new(n);
+        for (i, &j) in pl.rev.iter().enumerate() {
+            if i < j {
+                re.swap(i, j);
+                im.swap(i, j);
+            }
+        }
+        let mut len = 2;
+        while len <= n {
+            let half = len / 2;
+            let stride = n / len;
+            for b in (0..n).step_by(len) {
+                for k in 0..half {
+                    let (c, s) = (pl.cos[k * stride], pl.sin[k * stride]);
+                    let (br, bi) = (re[b + half + k], im[b + half + k]);
+                    let tr = br * c - bi * s;
+                    let ti = br * s + bi * c;
+                    re[b + half + k] = re[b + k] - tr;
+                    im[b + half + k] = im[b + k] - ti;
+                    re[b + k] += tr;
+                    im[b + k] += ti;
+                }
+            }
+            len <<= 1;
+        }
+    }
+
+    #[test]
+    fn fft_and_autocorrelations_are_bit_identical_to_the_plain_loops() {
+        for n in [2usize, 8, 256, 4096] {
+            let x: Vec<f64> = (0..n).map(|i| ((i * 13 % 29) as f64 * 0.7).cos()).collect();
+            let y: Vec<f64> = (0..n).map(|i| ((i * 5 % 11) as f64 * 0.3).sin()).collect();
+            let (mut ar, mut ai) = (x.clone(), y.clone());
+            let (mut br, mut bi) = (x, y);
+            fft_in_place(&mut ar, &mut ai);
+            fft_strided(&mut br, &mut bi);
+            assert!(ar.iter().zip(&br).all(|(a, b)| a == b));
+            assert!(ai.iter().zip(&bi).all(|(a, b)| a == b));
+        }
+        for n in [0usize, 1, 5, 11, 12, 30, 250, 1001] {
+            let x: Vec<f64> = (0..n)
+                .map(|i| ((i * 37 % 101) as f64 * 0.37).sin() + 0.001 * i as f64)
+                .collect();
+            let mut out = vec![0.0; n + 3];
+            autocorrelations_into(&x, &mut out);
+            for (lag, v) in out.iter().enumerate() {
+                let e = autocorrelation(&x, lag);
+                assert!(
+                    v.to_bits() == e.to_bits() || (v.is_nan() && e.is_nan()),
+                    "{n} {lag}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn blocked_convolution_equals_the_plain_sum() {
+        for (n, m) in [
+            (1usize, 1usize),
+            (3, 20),
+            (20, 3),
+            (9, 9),
+            (100, 21),
+            (500, 201),
+            (37, 8),
+        ] {
+            let d: Vec<f64> = (0..n).map(|i| ((i * 7 % 13) as f64 * 0.9).sin()).collect();
+            let f: Vec<f64> = (0..m).map(|i| ((i * 3 % 17) as f64 * 0.4).cos()).collect();
+            let mut out = vec![0.0; n + m - 1];
+            convolve_full(&d, &f, &mut out);
+            for (k, v) in out.iter().enumerate() {
+                let mut s = 0.0;
+                for i in k.saturating_sub(m - 1)..=k.min(n - 1) {
+                    s += d[i] * f[k - i];
+                }
+                assert_eq!(v.to_bits(), s.to_bits(), "{n} {m} {k}");
+            }
+        }
     }
 
     #[test]

@@ -275,8 +275,10 @@ pub struct ReadOptions {
     pub cwa: cwa::CwaReadOptions,
     /// ActiGraph gt3x options.
     pub gt3x: gt3x::Gt3xOptions,
-    /// CSV layout (used as given: CSV has no self-description).
-    pub csv: self::csv::CsvOptions,
+    /// CSV layout; `None` guesses it from the file's first bytes with
+    /// [`csv::sniff_options`](self::csv::sniff_options) (delimiter, header line, time unit;
+    /// columns time, x, y, z, then gyro by position).
+    pub csv: Option<self::csv::CsvOptions>,
     /// APDM Opal options: which sensor (`sensor_label`), gravity, time localisation.
     pub apdm: apdm::ApdmOptions,
     /// Zip-bomb bounds of the zip-based formats (npz, gt3x).
@@ -409,19 +411,23 @@ pub fn read_header_file(path: &std::path::Path) -> Result<HeaderFacts, ReadError
 /// [`detect_format`] finds. `header.file_size` and `header.format` are filled in.
 pub fn read_file(path: &std::path::Path, opts: &ReadOptions) -> Result<Recording, ReadError> {
     use std::io::Read;
+    let read_prefix = || -> Result<Vec<u8>, ReadError> {
+        let mut prefix = Vec::new();
+        std::fs::File::open(path)?
+            .take(HEADER_PREFIX_LEN as u64)
+            .read_to_end(&mut prefix)?;
+        if prefix.is_empty() {
+            return Err(ReadError::Truncated {
+                offset: 0,
+                what: "empty file".to_string(),
+            });
+        }
+        Ok(prefix)
+    };
     let format = match opts.format {
         Some(f) => f,
         None => {
-            let mut prefix = Vec::new();
-            std::fs::File::open(path)?
-                .take(HEADER_PREFIX_LEN as u64)
-                .read_to_end(&mut prefix)?;
-            if prefix.is_empty() {
-                return Err(ReadError::Truncated {
-                    offset: 0,
-                    what: "empty file".to_string(),
-                });
-            }
+            let prefix = read_prefix()?;
             detect_format(&prefix, path.file_name().and_then(|n| n.to_str()))
                 .ok_or_else(|| unknown_format(&prefix))?
         }
@@ -434,7 +440,10 @@ pub fn read_file(path: &std::path::Path, opts: &ReadOptions) -> Result<Recording
         Format::Gt3x => {
             gt3x::read_with_limits(std::io::BufReader::new(file), &opts.gt3x, &opts.inflate)?
         }
-        Format::Csv => self::csv::read(file, &opts.csv)?,
+        Format::Csv => match &opts.csv {
+            Some(layout) => self::csv::read(file, layout)?,
+            None => self::csv::read(file, &self::csv::sniff_options(&read_prefix()?))?,
+        },
         Format::Npz => npz::read_with_limits(std::io::BufReader::new(file), &opts.inflate)?,
         Format::Parquet => self::parquet::read(file)?,
         Format::Apdm => apdm::read_file(path, &opts.apdm)?,

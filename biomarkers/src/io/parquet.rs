@@ -236,8 +236,153 @@ pub fn read_path(path: &Path) -> Result<Recording, ReadError> {
 pub fn read(mut file: File) -> Result<Recording, ReadError> {
     let len = file.seek(SeekFrom::End(0))?;
     check_magic(&mut file, len)?;
+    check_footer(&mut file, len)?;
     file.seek(SeekFrom::Start(0))?;
     guarded(move || read_inner(file, len))
+}
+
+/// Deepest nesting of Thrift structs and lists accepted in a footer (Parquet's own schema
+/// nests a handful of levels; the bound keeps the check's recursion small).
+const MAX_THRIFT_DEPTH: usize = 64;
+
+/// Walks a footer's Thrift compact-protocol bytes without building anything, so that the
+/// `parquet` crate only ever decodes footers whose every declared list, set, map and string
+/// length fits in the bytes that follow it. The crate itself trusts declared counts: a 717-byte
+/// footer made it loop for seconds. Errors name the byte offset (`base` is the footer's offset
+/// in the file).
+fn check_footer_thrift(buf: &[u8], base: u64) -> Result<(), ReadError> {
+    struct Walk<'a> {
+        buf: &'a [u8],
+        pos: usize,
+        base: u64,
+    }
+    impl Walk<'_> {
+        fn bad(&self, what: &str) -> ReadError {
+            ReadError::Corrupt {
+                offset: self.base + self.pos as u64,
+                what: format!("parquet footer: {what}"),
+            }
+        }
+        fn byte(&mut self) -> Result<u8, ReadError> {
+            let b = *self
+                .buf
+                .get(self.pos)
+                .ok_or_else(|| self.bad("ends inside a value"))?;
+            self.pos += 1;
+            Ok(b)
+        }
+        fn varint(&mut self) -> Result<u64, ReadError> {
+            let mut v = 0u64;
+            for shift in (0..70).step_by(7) {
+                let b = self.byte()?;
+                if shift == 63 && b > 1 {
+                    break;
+                }
+                v |= u64::from(b & 0x7f) << shift;
+                if b & 0x80 == 0 {
+                    return Ok(v);
+                }
+            }
+            Err(self.bad("varint longer than 64 bits"))
+        }
+        fn skip(&mut self, n: u64) -> Result<(), ReadError> {
+            let left = (self.buf.len() - self.pos) as u64;
+            if n > left {
+                return Err(self.bad(&format!("declares {n} bytes, {left} remain")));
+            }
+            self.pos += n as usize;
+            Ok(())
+        }
+        /// Every element of a compact-protocol collection takes at least one byte.
+        fn count(&mut self, n: u64) -> Result<u64, ReadError> {
+            let left = (self.buf.len() - self.pos) as u64;
+            if n > left {
+                return Err(self.bad(&format!("declares {n} elements, {left} bytes remain")));
+            }
+            Ok(n)
+        }
+        fn value(&mut self, ty: u8, depth: usize, in_collection: bool) -> Result<(), ReadError> {
+            if depth > MAX_THRIFT_DEPTH {
+                return Err(self.bad("nested deeper than 64 levels"));
+            }
+            match ty {
+                // Booleans: in a field header the value is the type; in a list, one byte.
+                1 | 2 => {
+                    if in_collection {
+                        self.byte()?;
+                    }
+                }
+                3 => {
+                    self.byte()?;
+                }
+                4..=6 => {
+                    self.varint()?;
+                }
+                7 => self.skip(8)?,
+                8 => {
+                    let n = self.varint()?;
+                    self.skip(n)?;
+                }
+                9 | 10 => {
+                    let h = self.byte()?;
+                    let n = match h >> 4 {
+                        15 => self.varint()?,
+                        n => u64::from(n),
+                    };
+                    let elem = h & 0x0f;
+                    for _ in 0..self.count(n)? {
+                        self.value(elem, depth + 1, true)?;
+                    }
+                }
+                11 => {
+                    let n = self.varint()?;
+                    if n > 0 {
+                        let kv = self.byte()?;
+                        for _ in 0..self.count(n)? {
+                            self.value(kv >> 4, depth + 1, true)?;
+                            self.value(kv & 0x0f, depth + 1, true)?;
+                        }
+                    }
+                }
+                12 => self.structure(depth + 1)?,
+                _ => return Err(self.bad(&format!("unknown value type {ty}"))),
+            }
+            Ok(())
+        }
+        fn structure(&mut self, depth: usize) -> Result<(), ReadError> {
+            loop {
+                let h = self.byte()?;
+                if h == 0 {
+                    return Ok(());
+                }
+                if h >> 4 == 0 {
+                    // Long form: the field id follows as a zigzag varint.
+                    self.varint()?;
+                }
+                self.value(h & 0x0f, depth, false)?;
+            }
+        }
+    }
+    let mut w = Walk { buf, pos: 0, base };
+    w.structure(0)
+}
+
+/// Reads the footer of a file whose magic was checked and runs [`check_footer_thrift`] on it.
+fn check_footer(file: &mut File, len: u64) -> Result<(), ReadError> {
+    let mut tail = [0u8; 8];
+    file.seek(SeekFrom::Start(len - 8))?;
+    file.read_exact(&mut tail)?;
+    let meta_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if meta_len + 12 > len {
+        return Err(ReadError::Corrupt {
+            offset: len - 8,
+            what: format!("parquet footer length {meta_len} exceeds the file"),
+        });
+    }
+    let mut buf = vec![0u8; meta_len as usize];
+    file.seek(SeekFrom::Start(len - 8 - meta_len))?;
+    file.read_exact(&mut buf)?;
+    check_footer_thrift(&buf, len - 8 - meta_len)
 }
 
 fn check_magic(file: &mut File, len: u64) -> Result<(), ReadError> {
@@ -398,6 +543,7 @@ pub fn read_header_seek<R: Read + Seek>(r: &mut R) -> Result<HeaderFacts, ReadEr
     r.seek(SeekFrom::Start(len - 8 - meta_len))?;
     let mut buf = vec![0u8; meta_len as usize];
     r.read_exact(&mut buf)?;
+    check_footer_thrift(&buf, len - 8 - meta_len)?;
     let meta = guarded(|| {
         ParquetMetaDataReader::decode_metadata(&buf).map_err(|e| ReadError::Corrupt {
             offset: len - 8 - meta_len,
@@ -491,5 +637,61 @@ mod tests {
         .unwrap();
         assert_eq!((c.time, c.accel, c.temperature), (3, [0, 1, 2], Some(4)));
         assert!(resolve_columns(&names(&["a", "b"])).is_err());
+    }
+
+    fn corrupt_offset(r: Result<(), ReadError>) -> u64 {
+        match r {
+            Err(ReadError::Corrupt { offset, .. }) => offset,
+            other => panic!("expected a corrupt-footer error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn footer_walk_accepts_well_formed_thrift() {
+        // field 1 i32 = 1; field 2 list<i64> of 3; field 3 binary "ab"; field 4 struct {
+        // field 1 true }; field 20 (long form) double; stop.
+        let ok = [
+            0x15, 0x02, 0x19, 0x36, 0x02, 0x04, 0x06, 0x18, 0x02, b'a', b'b', 0x1c, 0x11, 0x00,
+            0x07, 0x28, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x00,
+        ];
+        assert!(check_footer_thrift(&ok, 100).is_ok());
+    }
+
+    #[test]
+    fn footer_walk_refuses_counts_beyond_the_bytes() {
+        // A list of i32 declaring 2^28 elements in a 7-byte footer: refused at once, with the
+        // offset just after the count (base 1000 + 6 bytes read).
+        let huge_list = [0x19, 0xf5, 0x80, 0x80, 0x80, 0x01, 0x00];
+        assert_eq!(corrupt_offset(check_footer_thrift(&huge_list, 1000)), 1006);
+        // A string longer than what follows.
+        assert_eq!(
+            corrupt_offset(check_footer_thrift(&[0x18, 0x7f, 0x00], 0)),
+            2
+        );
+        // A map of 100 entries in 4 bytes, an unknown type, a stop that never comes, nesting
+        // without end.
+        assert!(check_footer_thrift(&[0x1b, 0x64, 0x55, 0x00], 0).is_err());
+        assert!(check_footer_thrift(&[0x1e, 0x00], 0).is_err());
+        assert!(check_footer_thrift(&[0x15, 0x02], 0).is_err());
+        assert!(check_footer_thrift(&[0x1c; 200], 0).is_err());
+    }
+
+    #[test]
+    fn the_slow_fuzz_footer_is_refused_quickly() {
+        // 717 bytes that kept the `parquet` crate's footer decoder busy for seconds.
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fuzz/regressions/parquet/slow-footer-declared-counts"
+        ))
+        .unwrap();
+        let r = read_header_seek(&mut std::io::Cursor::new(&bytes));
+        // The walk refuses it, so the crate's decoder (which said "Parquet error: ...") never
+        // runs on it.
+        match r {
+            Err(ReadError::Corrupt { what, .. }) => {
+                assert!(!what.contains("Parquet error"), "{what}");
+            }
+            other => panic!("expected a corrupt footer, got {other:?}"),
+        }
     }
 }

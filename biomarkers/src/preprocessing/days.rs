@@ -240,6 +240,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn autumn_change_gives_a_25_hour_day() {
+        // 2023-10-28 12:00 UTC (13:00 BST) for 48 h at 1 Hz; London leaves BST at 01:00 UTC
+        // on 10-29, so local 10-29 lasts 25 h; New York's own change is a week later
+        let t0 = 1698494400.0;
+        let time: Vec<f64> = (0..48 * 3600).map(|i| t0 + f64::from(i)).collect();
+        let london = LocalClock::new(Some("Europe/London")).unwrap();
+        let w = day_windows(&time, 1.0, 0, 24, &london).unwrap();
+        assert_eq!(w.len(), 3);
+        // 13:00 BST to midnight: 11 h
+        assert_eq!(w[0], (0, 11 * 3600));
+        assert_eq!(w[1], (11 * 3600, 36 * 3600));
+        assert_eq!(
+            london.minute_string(time[w[1].1]).unwrap(),
+            "2023-10-30 00:00:00"
+        );
+        let w12 = day_windows(&time, 1.0, 12, 24, &london).unwrap();
+        // noon 10-28 BST (11:00 UTC) is before the first sample: the first window starts at it
+        assert_eq!(w12[0].0, 0);
+        assert_eq!(w12[0].1, 24 * 3600);
+        assert_eq!(w12[1].1 - w12[1].0, 24 * 3600 - 1);
+        let ny = LocalClock::new(Some("America/New_York")).unwrap();
+        let w = day_windows(&time, 1.0, 0, 24, &ny).unwrap();
+        assert!(
+            w[1..w.len() - 1].iter().all(|w| w.1 - w.0 == 24 * 3600),
+            "{w:?}"
+        );
+    }
+
+    #[test]
     fn naive_days_split_at_midnight() {
         // 2021-05-10 22:00 UTC, 1 Hz, 30 hours
         let t0 = 1620684000.0;
@@ -259,6 +288,21 @@ mod tests {
         let clock = LocalClock::new(Some("Europe/London")).unwrap();
         let w = day_windows(&time, 1.0, 0, 24, &clock).unwrap();
         assert_eq!(w[1].1 - w[1].0, 23 * 3600);
+        // the noon-to-noon window containing the change (the first) is 23 h too, the next 24 h
+        let w12 = day_windows(&time, 1.0, 12, 24, &clock).unwrap();
+        assert_eq!(w12[0], (0, 23 * 3600));
+        assert_eq!(w12[1].1 - w12[1].0, 24 * 3600);
+        // [6, 18) h local: the first clipped at the first sample, the next starting at 06:00
+        // BST (05:00 UTC, 17 h after the start), the last clipped at the end
+        let w6 = day_windows(&time, 1.0, 6, 12, &clock).unwrap();
+        assert_eq!(
+            w6,
+            vec![
+                (0, 6 * 3600),
+                (17 * 3600, 29 * 3600),
+                (41 * 3600, 48 * 3600 - 1)
+            ]
+        );
         assert!(LocalClock::new(Some("Not/AZone")).is_err());
         assert_eq!(
             clock.minute_string(t0 + 29.9).unwrap(),

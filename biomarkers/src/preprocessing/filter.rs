@@ -393,6 +393,138 @@ pub(crate) fn sosfiltfilt_padded(
     Ok((bufs, edge))
 }
 
+/// Samples per chunk of [`sosfiltfilt_chunks_rev`]: four lanes of it (256 KiB) stay in the L2
+/// cache between the two passes over a chunk.
+pub(crate) const FILT_CHUNK: usize = 8192;
+
+/// [`sosfiltfilt`] of up to four equally long signals, handed to `f` chunk by chunk from the
+/// end, without ever holding the whole filtered (or padded) signals: the forward pass runs
+/// once over everything keeping only its state at every chunk start, then, chunk by chunk
+/// from the end, the forward pass of that chunk is redone from its saved state (the same
+/// operations on the same values, so the same results) and the backward pass continues over
+/// it. `f(start, lanes)` receives the filtered samples `start..start + lanes[k].len()` of every
+/// signal; chunks are `chunk` samples long (the last one shorter) and start at multiples of
+/// `chunk`. The values are bit-identical to [`sosfiltfilt`]'s. Errors like it when a signal is
+/// not longer than [`padlen`]; more than four signals or unequal lengths are a
+/// [`FilterError::Design`] error (callers group signals).
+pub(crate) fn sosfiltfilt_chunks_rev(
+    sos: &[Section],
+    xs: &[&[f64]],
+    chunk: usize,
+    f: &mut dyn FnMut(usize, &[&[f64]]),
+) -> Result<(), FilterError> {
+    let edge = padlen(sos);
+    for x in xs {
+        if x.len() <= edge {
+            return Err(FilterError::TooShort {
+                n: x.len(),
+                padlen: edge,
+            });
+        }
+    }
+    if xs.iter().any(|x| x.len() != xs[0].len()) || chunk == 0 {
+        return Err(FilterError::Design(
+            "chunked filtering needs equally long signals and a positive chunk".into(),
+        ));
+    }
+    match xs {
+        [] => {}
+        [a] => chunks_rev::<1>(sos, [a], edge, chunk, f),
+        [a, b] => chunks_rev::<2>(sos, [a, b], edge, chunk, f),
+        [a, b, c] => chunks_rev::<3>(sos, [a, b, c], edge, chunk, f),
+        [a, b, c, d] => chunks_rev::<4>(sos, [a, b, c, d], edge, chunk, f),
+        _ => {
+            return Err(FilterError::Design(
+                "chunked filtering takes at most four signals at once".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The body of [`sosfiltfilt_chunks_rev`] for `L` signals.
+fn chunks_rev<const L: usize>(
+    sos: &[Section],
+    xs: [&[f64]; L],
+    edge: usize,
+    chunk: usize,
+    f: &mut dyn FnMut(usize, &[&[f64]]),
+) {
+    let n = xs[0].len();
+    let n_chunks = n.div_ceil(chunk);
+    // The padded signal of scipy's sosfiltfilt, read in place: odd extensions of `edge`
+    // samples at both ends.
+    let ext = |l: usize, e: usize| -> f64 {
+        let x = xs[l];
+        if e < edge {
+            2.0 * x[0] - x[edge - e]
+        } else if e < edge + n {
+            x[e - edge]
+        } else {
+            2.0 * x[n - 1] - x[n - 2 - (e - edge - n)]
+        }
+    };
+    // chunk m: samples [m * chunk, ...) of the signal; the first and the last chunk carry the
+    // leading and the trailing padding
+    let ext_range = |m: usize| -> (usize, usize) {
+        let a = if m == 0 { 0 } else { edge + m * chunk };
+        let b = if m + 1 == n_chunks {
+            n + 2 * edge
+        } else {
+            edge + (m + 1) * chunk
+        };
+        (a, b)
+    };
+    let mut bufs: [Vec<f64>; L] = std::array::from_fn(|_| vec![0.0; chunk + 2 * edge]);
+    // The forward pass over chunk [a, b): straight from the signals when the chunk has no
+    // padding (no copy), else from the padded values written into the buffers first.
+    let forward = |bufs: &mut [Vec<f64>; L], a: usize, b: usize, z: &mut [[[f64; 2]; L]]| {
+        let mut views: [&mut [f64]; L] = bufs.each_mut().map(|v| &mut v[..b - a]);
+        if a >= edge && b <= edge + n {
+            let src: [&[f64]; L] = std::array::from_fn(|l| &xs[l][a - edge..b - edge]);
+            sosfilt_dispatch::<L, false>(sos, Some(&src), &mut views, z);
+        } else {
+            for (l, dst) in views.iter_mut().enumerate() {
+                for (d, e) in dst.iter_mut().zip(a..b) {
+                    *d = ext(l, e);
+                }
+            }
+            sosfilt_dispatch::<L, false>(sos, None, &mut views, z);
+        }
+    };
+    let zi = sosfilt_zi(sos);
+    let mut z: Vec<[[f64; 2]; L]> = zi
+        .iter()
+        .map(|zz| std::array::from_fn(|l| [zz[0] * ext(l, 0), zz[1] * ext(l, 0)]))
+        .collect();
+    let mut saved: Vec<Vec<[[f64; 2]; L]>> = Vec::with_capacity(n_chunks);
+    let mut last_fwd = [0.0; L];
+    for m in 0..n_chunks {
+        let (a, b) = ext_range(m);
+        saved.push(z.clone());
+        forward(&mut bufs, a, b, &mut z);
+        if m + 1 == n_chunks {
+            last_fwd = std::array::from_fn(|l| bufs[l][b - a - 1]);
+        }
+    }
+    let mut zb: Vec<[[f64; 2]; L]> = zi
+        .iter()
+        .map(|zz| std::array::from_fn(|l| [zz[0] * last_fwd[l], zz[1] * last_fwd[l]]))
+        .collect();
+    for m in (0..n_chunks).rev() {
+        let (a, b) = ext_range(m);
+        let mut zf = std::mem::take(&mut saved[m]);
+        forward(&mut bufs, a, b, &mut zf);
+        let mut views: [&mut [f64]; L] = bufs.each_mut().map(|v| &mut v[..b - a]);
+        sosfilt_dispatch::<L, true>(sos, None, &mut views, &mut zb);
+        // the signal's own samples of this chunk, without padding
+        let s0 = a.max(edge) - a;
+        let s1 = b.min(edge + n) - a;
+        let lanes: [&[f64]; L] = std::array::from_fn(|l| &bufs[l][s0..s1]);
+        f(m * chunk, &lanes);
+    }
+}
+
 /// Forward then backward pass over `L` equally long padded signals, in place (scipy's
 /// `sosfiltfilt` after padding: the backward pass runs from the end, which is the same as
 /// filtering the reversed signal and reversing back).
@@ -409,16 +541,19 @@ fn filtfilt_group<const L: usize>(sos: &[Section], zi: &[[f64; 2]], mut bufs: [&
             .collect()
     };
     let mut z = init(&bufs, false);
-    sosfilt_dispatch::<L, false>(sos, &mut bufs, &mut z);
+    sosfilt_dispatch::<L, false>(sos, None, &mut bufs, &mut z);
     let mut z = init(&bufs, true);
-    sosfilt_dispatch::<L, true>(sos, &mut bufs, &mut z);
+    sosfilt_dispatch::<L, true>(sos, None, &mut bufs, &mut z);
 }
 
 /// [`sosfilt_lanes`] with 256-bit vectors when the CPU has them (four lanes then fill one
 /// register). The arithmetic is the same IEEE operations either way (Rust never fuses a
-/// multiply and an add on its own), so results are bit-identical.
+/// multiply and an add on its own), so results are bit-identical. With `src` the input is read
+/// from there and the output written to `bufs` (no copy of the input first); without, `bufs`
+/// is filtered in place.
 fn sosfilt_dispatch<const L: usize, const BACK: bool>(
     sos: &[Section],
+    src: Option<&[&[f64]; L]>,
     bufs: &mut [&mut [f64]; L],
     z: &mut [[[f64; 2]; L]],
 ) {
@@ -427,55 +562,70 @@ fn sosfilt_dispatch<const L: usize, const BACK: bool>(
         if L > 1 && std::arch::is_x86_feature_detected!("avx") {
             // SAFETY: the CPU supports AVX (checked just above), the only requirement of
             // calling a function compiled with that target feature.
-            unsafe { sosfilt_lanes_avx::<L, BACK>(sos, bufs, z) };
+            unsafe {
+                match src {
+                    Some(s) => sosfilt_lanes_avx::<L, BACK, true>(sos, s, bufs, z),
+                    None => sosfilt_lanes_avx::<L, BACK, false>(sos, &[&[]; L], bufs, z),
+                }
+            };
             return;
         }
     }
-    sosfilt_lanes::<L, BACK>(sos, bufs, z);
+    match src {
+        Some(s) => sosfilt_lanes::<L, BACK, true>(sos, s, bufs, z),
+        None => sosfilt_lanes::<L, BACK, false>(sos, &[&[]; L], bufs, z),
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-fn sosfilt_lanes_avx<const L: usize, const BACK: bool>(
+fn sosfilt_lanes_avx<const L: usize, const BACK: bool, const IO: bool>(
     sos: &[Section],
+    src: &[&[f64]; L],
     bufs: &mut [&mut [f64]; L],
     z: &mut [[[f64; 2]; L]],
 ) {
-    sosfilt_lanes::<L, BACK>(sos, bufs, z);
+    sosfilt_lanes::<L, BACK, IO>(sos, src, bufs, z);
 }
 
 /// Causal filtering of `L` equally long signals at once (direct form II transposed, the same
-/// operations in the same order as [`sosfilt`] for each signal), from the end when `BACK`.
-/// Common section counts get their state in registers.
+/// operations in the same order as [`sosfilt`] for each signal), from the end when `BACK`,
+/// from `src` into `bufs` when `IO` (else in place). Common section counts get their state in
+/// registers.
 #[inline(always)]
-fn sosfilt_lanes<const L: usize, const BACK: bool>(
+fn sosfilt_lanes<const L: usize, const BACK: bool, const IO: bool>(
     sos: &[Section],
+    src: &[&[f64]; L],
     bufs: &mut [&mut [f64]; L],
     z: &mut [[[f64; 2]; L]],
 ) {
     match sos.len() {
-        1 => sosfilt_fixed::<1, L, BACK>(sos, bufs, z),
-        2 => sosfilt_fixed::<2, L, BACK>(sos, bufs, z),
-        3 => sosfilt_fixed::<3, L, BACK>(sos, bufs, z),
-        4 => sosfilt_fixed::<4, L, BACK>(sos, bufs, z),
-        5 => sosfilt_fixed::<5, L, BACK>(sos, bufs, z),
-        6 => sosfilt_fixed::<6, L, BACK>(sos, bufs, z),
+        1 => sosfilt_fixed::<1, L, BACK, IO>(sos, src, bufs, z),
+        2 => sosfilt_fixed::<2, L, BACK, IO>(sos, src, bufs, z),
+        3 => sosfilt_fixed::<3, L, BACK, IO>(sos, src, bufs, z),
+        4 => sosfilt_fixed::<4, L, BACK, IO>(sos, src, bufs, z),
+        5 => sosfilt_fixed::<5, L, BACK, IO>(sos, src, bufs, z),
+        6 => sosfilt_fixed::<6, L, BACK, IO>(sos, src, bufs, z),
         _ => {
-            // long filters: section by section over the whole signal (the same arithmetic)
-            for (s, zs) in sos.iter().zip(z.iter_mut()) {
-                sosfilt_fixed::<1, L, BACK>(
-                    std::slice::from_ref(s),
-                    bufs,
-                    std::slice::from_mut(zs),
-                );
+            // long filters: section by section over the whole signal (the same arithmetic);
+            // only the first section reads `src`
+            for (k, (s, zs)) in sos.iter().zip(z.iter_mut()).enumerate() {
+                let one = std::slice::from_ref(s);
+                let zs = std::slice::from_mut(zs);
+                if IO && k == 0 {
+                    sosfilt_fixed::<1, L, BACK, true>(one, src, bufs, zs);
+                } else {
+                    sosfilt_fixed::<1, L, BACK, false>(one, src, bufs, zs);
+                }
             }
         }
     }
 }
 
 #[inline(always)]
-fn sosfilt_fixed<const S: usize, const L: usize, const BACK: bool>(
+fn sosfilt_fixed<const S: usize, const L: usize, const BACK: bool, const IO: bool>(
     sos: &[Section],
+    src: &[&[f64]; L],
     bufs: &mut [&mut [f64]; L],
     z: &mut [[[f64; 2]; L]],
 ) {
@@ -486,10 +636,13 @@ fn sosfilt_fixed<const S: usize, const L: usize, const BACK: bool>(
         return;
     };
     let mut st: [[[f64; 2]; L]; S] = std::array::from_fn(|s| z[s]);
-    let n = bufs.iter().map(|b| b.len()).min().unwrap_or(0);
+    let mut n = bufs.iter().map(|b| b.len()).min().unwrap_or(0);
+    if IO {
+        n = src.iter().map(|b| b.len()).fold(n, usize::min);
+    }
     for idx in 0..n {
         let i = if BACK { n - 1 - idx } else { idx };
-        let mut xc: [f64; L] = std::array::from_fn(|l| bufs[l][i]);
+        let mut xc: [f64; L] = std::array::from_fn(|l| if IO { src[l][i] } else { bufs[l][i] });
         for s in 0..S {
             let Section { b, a } = sec[s];
             for l in 0..L {
@@ -594,6 +747,48 @@ mod tests {
                 assert_eq!(sosfiltfilt(sos, x).unwrap(), want);
             }
         }
+    }
+
+    #[test]
+    fn chunked_filtering_is_bit_identical() {
+        let sig = |k: usize, n: usize| -> Vec<f64> {
+            (0..n)
+                .map(|i| ((i * (k + 2)) as f64 * 0.29).sin() + (i % (5 + k)) as f64 * 0.02)
+                .collect()
+        };
+        let filters = [
+            cheby1(8, 0.05, Band::Low(0.4)).unwrap(),
+            butter(3, Band::High(0.025)).unwrap(),
+            butter(8, Band::Pass(0.1, 0.3)).unwrap(),
+        ];
+        for sos in &filters {
+            for lanes in 1..=4 {
+                for (n, chunk) in [(400, 64), (401, 1), (257, 256), (300, 1000), (513, 7)] {
+                    let xs: Vec<Vec<f64>> = (0..lanes).map(|k| sig(k, n)).collect();
+                    let refs: Vec<&[f64]> = xs.iter().map(|v| v.as_slice()).collect();
+                    let want = sosfiltfilt_many(sos, &refs).unwrap();
+                    let mut got = vec![vec![f64::NAN; n]; lanes];
+                    let mut next_end = n;
+                    sosfiltfilt_chunks_rev(sos, &refs, chunk, &mut |start, ls| {
+                        // chunks come from the end, contiguous, `chunk` apart
+                        assert_eq!(start % chunk, 0);
+                        assert_eq!(start + ls[0].len(), next_end);
+                        next_end = start;
+                        for (g, l) in got.iter_mut().zip(ls) {
+                            g[start..start + l.len()].copy_from_slice(l);
+                        }
+                    })
+                    .unwrap();
+                    assert_eq!(next_end, 0);
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!(g.iter().zip(w).all(|(a, b)| a.to_bits() == b.to_bits()));
+                    }
+                }
+            }
+        }
+        let x = vec![1.0; 10];
+        let sos = butter(3, Band::High(0.1)).unwrap();
+        assert!(sosfiltfilt_chunks_rev(&sos, &[&x], 4, &mut |_, _| {}).is_err());
     }
 
     #[test]

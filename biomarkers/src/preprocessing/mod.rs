@@ -1,9 +1,10 @@
-//! Preprocessing: day windows, gap filling, auto-calibration, wear detection, and the numeric
-//! tools (moving statistics, filters, resampling) the algorithm families share.
+//! Preprocessing: day windows, gap filling, ActiGraph counts, auto-calibration, wear detection,
+//! and the numeric tools (moving statistics, filters, resampling) the algorithm families share.
 //!
 //! Everything here is a plain function over slices; no I/O.
 
 pub mod calibrate;
+pub mod counts;
 pub mod days;
 pub mod filter;
 pub mod gaps;

@@ -308,10 +308,32 @@ pub fn moving_min(
 /// Moving median over full windows (trimmed), the mean of the two middle values for even
 /// windows, like SKDH's `moving_median`.
 pub fn moving_median(x: &[f64], wlen: usize, skip: usize) -> Result<Vec<f64>, WindowError> {
+    let mut out = Vec::new();
+    moving_median_into(x, wlen, skip, &mut MedianScratch::default(), &mut out)?;
+    Ok(out)
+}
+
+/// Working memory of [`moving_median_into`], kept by callers that compute many medians so
+/// that the buffers are allocated (and their pages faulted in) once.
+#[derive(Default)]
+pub struct MedianScratch {
+    keys: Vec<i64>,
+    blocks: Option<(SortedBlock, SortedBlock)>,
+}
+
+/// [`moving_median`] into `out` (cleared first), with reusable working memory.
+pub fn moving_median_into(
+    x: &[f64],
+    wlen: usize,
+    skip: usize,
+    scratch: &mut MedianScratch,
+    out: &mut Vec<f64>,
+) -> Result<(), WindowError> {
     let n = x.len();
     check(n, wlen, skip)?;
     let full = n_full(n, wlen, skip);
-    let mut out = Vec::with_capacity(full);
+    out.clear();
+    out.reserve(full);
     let median_of_sorted = |s: &[f64]| {
         let h = s.len() / 2;
         if s.len() % 2 == 1 {
@@ -328,7 +350,7 @@ pub fn moving_median(x: &[f64], wlen: usize, skip: usize) -> Result<Vec<f64>, Wi
             buf.sort_by(f64::total_cmp);
             out.push(median_of_sorted(&buf));
         }
-        return Ok(out);
+        return Ok(());
     }
     // Sliding windows with O(1) work per step after sorting each block of `wlen` samples once
     // (the "sorted blocks" median filter of Suomela 2014): a window starting at offset j of
@@ -337,16 +359,21 @@ pub fn moving_median(x: &[f64], wlen: usize, skip: usize) -> Result<Vec<f64>, Wi
     // (one per list) split the window into its h smallest samples and the rest, and move by
     // O(1) places per step. Values are compared as `f64::total_cmp` keys, so the result is
     // exactly that of sorting every window.
-    let keys: Vec<i64> = x.iter().map(|&v| order_key(v)).collect();
+    let keys = &mut scratch.keys;
+    keys.clear();
+    keys.extend(x.iter().map(|&v| order_key(v)));
+    let keys: &[i64] = keys;
     if keys.iter().any(|&v| v == i64::MIN || v == i64::MAX) {
         // two NaN bit patterns collide with the list sentinels: keep a sorted window instead
-        median_sorted_window(&keys, wlen, skip, full, &mut out);
-        return Ok(out);
+        median_sorted_window(keys, wlen, skip, full, out);
+        return Ok(());
     }
     let k = wlen;
     let h = k / 2;
-    let mut a = SortedBlock::new(k);
-    let mut b = SortedBlock::new(k);
+    let (mut a, mut b) = match scratch.blocks.take() {
+        Some((a, b)) if a.node.len() == k => (a, b),
+        _ => (SortedBlock::new(k), SortedBlock::new(k)),
+    };
     a.load(&keys[..k]);
     b.load(&keys[k.min(n)..(2 * k).min(n)]);
     b.clear();
@@ -418,7 +445,8 @@ pub fn moving_median(x: &[f64], wlen: usize, skip: usize) -> Result<Vec<f64>, Wi
             out.push(block_median(&a, &b, pa, pb, k));
         }
     }
-    Ok(out)
+    scratch.blocks = Some((a, b));
+    Ok(())
 }
 
 /// Median of a window split between two blocks, given the cursors (the mean of the two

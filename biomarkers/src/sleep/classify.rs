@@ -3,32 +3,42 @@
 //! `compute_sleep_predictions`.
 
 use crate::preprocessing::Axes;
-use crate::preprocessing::filter::{Band, FilterError, butter, sosfiltfilt_padded};
+use crate::preprocessing::filter::{
+    Band, FILT_CHUNK, FilterError, butter, padlen, sosfiltfilt_chunks_rev,
+};
 
 /// Activity index per non-overlapping minute, g: of the 0.25 Hz high-passed acceleration, the
 /// square root of the minute's mean of the (population) variance across the three axes at each
 /// sample (what SKDH computes).
 pub fn activity_index(fs: f64, accel: Axes<'_>) -> Result<Vec<f64>, FilterError> {
     let sos = butter(3, Band::High(0.25 * 2.0 / fs))?;
-    // the filtered axes are only read: keep them inside their padded buffers
     let axes = accel.axes();
-    let (padded, edge) = sosfiltfilt_padded(&sos, &axes)?;
-    let hf: Vec<&[f64]> = padded
-        .iter()
-        .zip(axes)
-        .map(|(p, a)| &p[edge..edge + a.len()])
-        .collect();
+    let edge = padlen(&sos);
+    if let Some(a) = axes.iter().find(|a| a.len() <= edge) {
+        return Err(FilterError::TooShort {
+            n: a.len(),
+            padlen: edge,
+        });
+    }
     let w = (60.0 * fs) as usize;
     if w == 0 {
         return Ok(Vec::new());
     }
-    let rows = hf[0].len() / w;
-    // SKDH takes the variance across the three axes at each sample (numpy `var(..., axis=2)` of
-    // the windowed view), then the mean of that over the minute
-    Ok((0..rows)
-        .map(|r| {
+    let n = axes.iter().map(|a| a.len()).min().unwrap_or(0);
+    let axes = axes.map(|a| &a[..n]);
+    let rows = n / w;
+    let mut out = vec![0.0; rows];
+    // The filtered axes are never held whole: chunks of whole minutes come from the chunked
+    // filter (from the end), and each minute is summed in sample order as before.
+    let chunk = w * (FILT_CHUNK / w).max(1);
+    sosfiltfilt_chunks_rev(&sos, &axes, chunk, &mut |start, hf| {
+        let end = start + hf[0].len();
+        // SKDH takes the variance across the three axes at each sample (numpy `var(...,
+        // axis=2)` of the windowed view), then the mean of that over the minute
+        let mut r = start / w;
+        while r < rows && (r + 1) * w <= end {
+            let range = r * w - start..(r + 1) * w - start;
             let mut acc = 0.0;
-            let range = r * w..r * w + w;
             for ((&a, &b), &c) in hf[0][range.clone()]
                 .iter()
                 .zip(&hf[1][range.clone()])
@@ -37,9 +47,11 @@ pub fn activity_index(fs: f64, accel: Axes<'_>) -> Result<Vec<f64>, FilterError>
                 let m = (a + b + c) / 3.0;
                 acc += ((a - m) * (a - m) + (b - m) * (b - m) + (c - m) * (c - m)) / 3.0;
             }
-            (acc / w as f64).sqrt()
-        })
-        .collect())
+            out[r] = (acc / w as f64).sqrt();
+            r += 1;
+        }
+    })?;
+    Ok(out)
 }
 
 /// Sleep (1) / wake (0) per minute: convolution of the activity index with the Cole-Kripke

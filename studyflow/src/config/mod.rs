@@ -17,6 +17,7 @@ mod duration;
 mod error;
 mod key_pattern;
 mod metadata;
+mod read;
 mod skdh;
 mod version_req;
 pub(crate) mod yaml;
@@ -35,6 +36,7 @@ pub use metadata::{
     FieldType, MAX_METADATA_BYTES, MetadataConfig, MetadataKind, MetadataSource, SubjectMetadata,
     WELL_KNOWN_FIELDS, parse_subject_metadata,
 };
+pub use read::{CsvAccelUnit, CsvColumn, CsvLayout, CsvTimeUnit, OnDataIssues, ReadConfig};
 pub use skdh::{SkdhImport, import_skdh, map_skdh};
 pub use version_req::{Version, VersionReq};
 pub use yaml::MAX_YAML_BYTES;
@@ -166,6 +168,9 @@ pub struct DataConfig {
     /// File format, or `auto` (from the extension).
     #[serde(default)]
     pub format: DataFormat,
+    /// How recordings are read: APDM sensor, CSV layout, what skipped bad data means.
+    #[serde(default, skip_serializing_if = "ReadConfig::is_unset")]
+    pub read: ReadConfig,
 }
 
 impl DataConfig {
@@ -675,6 +680,12 @@ fn validate(cfg: &StudyConfig, tree: &Node, source_name: &str, issues: &mut Issu
                 ext_format.name()
             ),
         );
+    }
+
+    if let Some(csv) = &cfg.data.read.csv {
+        for (field, m) in csv.problems() {
+            issues.invalid(yaml_path!["data", "read", "csv", field], m);
+        }
     }
 
     // metadata

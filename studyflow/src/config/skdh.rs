@@ -74,6 +74,7 @@ fn target(process: &str) -> Option<Target> {
         "ActivityLevelClassification" => Target::Step("activity", None),
         "StaudenmayerClassification" => Target::Step("staudenmayer", None),
         "Sleep" => Target::Step("sleep", None),
+        "FillGaps" => Target::Step("fill_gaps", None),
         "CalibrateAccelerometer" => Target::Step("calibrate", None),
         "AccelThresholdWearDetection" => Target::Step("wear", None),
         "CountWearDetection" => Target::Step("wear", Some(("method", "choi"))),
@@ -486,4 +487,103 @@ fn unreachable_error(source_name: &str) -> ConfigError {
         path: String::new(),
         message: "not a saved SKDH pipeline".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Saved by SKDH 0.17.18 (`Pipeline.save`) from ReadCwa, FillGaps(), FillGaps(fill_values=
+    /// {accel: [0, 0, 1], temperature: 20.5}) and CalibrateAccelerometer().
+    const FILL_GAPS: &str = "Steps:
+- module: io.axivity
+  name: ReadCwa
+  package: skdh
+  parameters:
+    ext_error: warn
+    trim_keys: null
+    trim_start_factor: null
+  plot_file: null
+  process: ReadCwa
+  save_file: null
+- module: preprocessing.gaps
+  name: FillGaps
+  package: skdh
+  parameters:
+    fill_values: null
+  plot_file: null
+  process: FillGaps
+  save_file: null
+- module: preprocessing.gaps
+  name: FillGaps_1
+  package: skdh
+  parameters:
+    fill_values:
+      accel:
+      - 0
+      - 0
+      - 1
+      temperature: 20.5
+  plot_file: null
+  process: FillGaps
+  save_file: null
+- module: preprocessing.calibrate
+  name: CalibrateAccelerometer
+  package: skdh
+  parameters:
+    max_iter: 1000
+    min_hours: 72
+    sd_criteria: 0.013
+    sphere_crit: 0.3
+    tol: 1.0e-10
+  plot_file: null
+  process: CalibrateAccelerometer
+  save_file: null
+Version: 0.17.18
+";
+
+    #[test]
+    fn fill_gaps_maps_with_its_fill_values() {
+        let imp = import_skdh("fg.skdh", FILL_GAPS).unwrap();
+        let names: Vec<&str> = imp.spec.steps.iter().map(|s| s.step.as_str()).collect();
+        assert_eq!(names, ["fill_gaps", "fill_gaps", "calibrate"]);
+        assert_eq!(imp.step_origins, [1, 2, 3]);
+        let p = Pipeline::from_spec(&imp.spec).unwrap();
+        let r = p.resolved();
+        assert_eq!(
+            r.steps[0].params["fill_values"]["accel"],
+            serde_json::json!([0.0, 0.0, 1.0])
+        );
+        assert_eq!(r.steps[1].params["fill_values"]["temperature"], 20.5);
+        assert_eq!(
+            r.steps[1].params["fill_values"]["gyro"],
+            serde_json::json!([0.0, 0.0, 0.0])
+        );
+    }
+
+    #[test]
+    fn fill_gaps_errors_name_the_parameter_and_order() {
+        let bad = FILL_GAPS.replace("temperature: 20.5", "temprature: 20.5");
+        let e = import_skdh("fg.skdh", &bad).unwrap_err().to_string();
+        assert!(e.contains("Steps[2].parameters.fill_values"), "{e}");
+        assert!(e.contains("temprature"), "{e}");
+        // calibration before gap filling would hand on samples of the unfilled grid
+        let moved = "Steps:
+- name: CalibrateAccelerometer
+  package: skdh
+  module: preprocessing.calibrate
+  process: CalibrateAccelerometer
+  parameters: {}
+- name: FillGaps
+  package: skdh
+  module: preprocessing.gaps
+  process: FillGaps
+  parameters:
+    fill_values: null
+Version: 0.17.18
+";
+        let e = import_skdh("fg.skdh", moved).unwrap_err().to_string();
+        assert!(e.contains("fill_gaps must come before calibrate"), "{e}");
+        assert!(e.contains("Steps[1]"), "{e}");
+    }
 }

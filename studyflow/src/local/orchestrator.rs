@@ -1,7 +1,8 @@
 //! Local orchestrator: runs the project's `state-machines/*.asl.json` in the `asl` interpreter,
 //! one thread per execution, with the Task resources dispatched to the same handler functions
 //! the Lambdas use, `batch:submitJob.sync` to the local job runner, `states:startExecution` back
-//! to this orchestrator and `sns:publish` to the notifier.
+//! to this orchestrator, `sns:publish` to the notifier, and a Distributed Map's `ItemReader`
+//! (`s3:getObject`) to the local object store.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
@@ -232,6 +233,48 @@ struct LocalTasks {
     jobs: Arc<dyn JobRunner>,
 }
 
+impl LocalTasks {
+    /// A Distributed Map's `ItemReader`: `s3:getObject` of `Bucket`/`Key` from the local store,
+    /// decoded as its `ReaderConfig` says. Errors carry the names S3 would give them.
+    fn read_items(
+        &self,
+        call: &asl::TaskCall,
+        reader_config: &Value,
+    ) -> Result<Value, asl::TaskFailure> {
+        if call.resource != "arn:aws:states:::s3:getObject" {
+            return Err(failure(
+                "States.Runtime",
+                format!(
+                    "the local backend reads Map items only with s3:getObject, not {}",
+                    call.resource
+                ),
+            ));
+        }
+        let field = |name: &str| {
+            call.input
+                .get(name)
+                .and_then(Value::as_str)
+                .ok_or_else(|| failure("S3.InvalidRequest", format!("ItemReader needs {name}")))
+        };
+        let (bucket, key) = (field("Bucket")?, field("Key")?);
+        let body = self.services.store.get(bucket, key).map_err(|e| {
+            let name = if e.not_found {
+                "S3.NoSuchKey"
+            } else {
+                "S3.S3Exception"
+            };
+            failure(name, format!("s3://{bucket}/{key}: {e}"))
+        })?;
+        let items = asl::decode_items(&body, reader_config).map_err(|e| {
+            failure(
+                "States.ItemReaderFailed",
+                format!("s3://{bucket}/{key}: {e}"),
+            )
+        })?;
+        Ok(Value::Array(items))
+    }
+}
+
 fn failure(error: &str, cause: impl Into<String>) -> asl::TaskFailure {
     asl::TaskFailure {
         error: error.to_string(),
@@ -241,6 +284,9 @@ fn failure(error: &str, cause: impl Into<String>) -> asl::TaskFailure {
 
 impl asl::TaskHandler for LocalTasks {
     fn invoke(&self, call: &asl::TaskCall) -> Result<Value, asl::TaskFailure> {
+        if let asl::CallPurpose::ItemReader { reader_config } = &call.purpose {
+            return self.read_items(call, reader_config);
+        }
         let r = call.resource.as_str();
         let lambda_prefix =
             format!("arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:studyflow-");
