@@ -250,7 +250,7 @@ const MAX_THRIFT_DEPTH: usize = 64;
 /// length fits in the bytes that follow it. The crate itself trusts declared counts: a 717-byte
 /// footer made it loop for seconds. Errors name the byte offset (`base` is the footer's offset
 /// in the file).
-fn check_footer_thrift(buf: &[u8], base: u64) -> Result<(), ReadError> {
+fn walk_thrift(buf: &[u8], base: u64) -> Result<(usize, Option<i64>), ReadError> {
     struct Walk<'a> {
         buf: &'a [u8],
         pos: usize,
@@ -344,30 +344,89 @@ fn check_footer_thrift(buf: &[u8], base: u64) -> Result<(), ReadError> {
                         }
                     }
                 }
-                12 => self.structure(depth + 1)?,
+                12 => {
+                    self.structure(depth + 1)?;
+                }
                 _ => return Err(self.bad(&format!("unknown value type {ty}"))),
             }
             Ok(())
         }
-        fn structure(&mut self, depth: usize) -> Result<(), ReadError> {
+        /// Walks a struct; at the top level, returns the value of field 3 when it is an i32
+        /// (a page header's `compressed_page_size`).
+        fn structure(&mut self, depth: usize) -> Result<Option<i64>, ReadError> {
+            let mut id: i64 = 0;
+            let mut field3 = None;
             loop {
                 let h = self.byte()?;
                 if h == 0 {
-                    return Ok(());
+                    return Ok(field3);
                 }
                 if h >> 4 == 0 {
                     // Long form: the field id follows as a zigzag varint.
-                    self.varint()?;
+                    let z = self.varint()?;
+                    id = (z >> 1) as i64 ^ -((z & 1) as i64);
+                } else {
+                    id += i64::from(h >> 4);
                 }
-                self.value(h & 0x0f, depth, false)?;
+                if depth == 0 && id == 3 && h & 0x0f == 5 {
+                    let z = self.varint()?;
+                    field3 = Some((z >> 1) as i64 ^ -((z & 1) as i64));
+                } else {
+                    self.value(h & 0x0f, depth, false)?;
+                }
             }
         }
     }
     let mut w = Walk { buf, pos: 0, base };
-    w.structure(0)
+    let field3 = w.structure(0)?;
+    Ok((w.pos, field3))
 }
 
-/// Reads the footer of a file whose magic was checked and runs [`check_footer_thrift`] on it.
+/// Walks every page header of a column chunk (`start`, `len` bytes of `file`) with
+/// [`walk_thrift`] before the `parquet` crate reads them: the crate's page-header decoding trusts
+/// declared counts as its footer decoding does (a 913-byte file kept it reading for seconds).
+/// Each header must be well formed and its `compressed_page_size` must keep the next page
+/// inside the chunk, so the crate meets at most one header per byte of chunk.
+fn check_pages(file: &mut File, start: u64, len: u64, file_len: u64) -> Result<(), ReadError> {
+    let end = start.saturating_add(len);
+    if end > file_len {
+        return Err(ReadError::Corrupt {
+            offset: start,
+            what: format!("parquet column chunk of {len} bytes runs past the end of the file"),
+        });
+    }
+    let mut pos = start;
+    while pos < end {
+        let mut want = (end - pos).min(4096);
+        let (consumed, size) = loop {
+            let mut buf = vec![0u8; want as usize];
+            file.seek(SeekFrom::Start(pos))?;
+            file.read_exact(&mut buf)?;
+            match walk_thrift(&buf, pos) {
+                Ok(r) => break r,
+                // A header longer than what was read: read more, up to the chunk's end.
+                Err(_) if want < end - pos => want = (want * 16).min(end - pos),
+                Err(e) => return Err(e),
+            }
+        };
+        let size = size.filter(|s| *s >= 0).ok_or_else(|| ReadError::Corrupt {
+            offset: pos,
+            what: "parquet page header without a valid compressed_page_size".into(),
+        })?;
+        pos = pos
+            .saturating_add(consumed as u64)
+            .saturating_add(size as u64);
+        if pos > end {
+            return Err(ReadError::Corrupt {
+                offset: pos,
+                what: format!("parquet page runs past its column chunk's end ({end})"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Reads the footer of a file whose magic was checked and runs [`walk_thrift`] on it.
 fn check_footer(file: &mut File, len: u64) -> Result<(), ReadError> {
     let mut tail = [0u8; 8];
     file.seek(SeekFrom::Start(len - 8))?;
@@ -382,7 +441,7 @@ fn check_footer(file: &mut File, len: u64) -> Result<(), ReadError> {
     let mut buf = vec![0u8; meta_len as usize];
     file.seek(SeekFrom::Start(len - 8 - meta_len))?;
     file.read_exact(&mut buf)?;
-    check_footer_thrift(&buf, len - 8 - meta_len)
+    walk_thrift(&buf, len - 8 - meta_len).map(|_| ())
 }
 
 fn check_magic(file: &mut File, len: u64) -> Result<(), ReadError> {
@@ -413,8 +472,15 @@ fn check_magic(file: &mut File, len: u64) -> Result<(), ReadError> {
 }
 
 fn read_inner(file: File, len: u64) -> Result<Recording, ReadError> {
+    let mut probe = file.try_clone()?;
     let reader = SerializedFileReader::new(file).map_err(pq_error)?;
     let meta = reader.metadata();
+    for rg in meta.row_groups() {
+        for c in rg.columns() {
+            let (start, chunk_len) = c.byte_range();
+            check_pages(&mut probe, start, chunk_len, len)?;
+        }
+    }
     let names = leaf_names(meta)?;
     let cols = resolve_columns(&names)?;
     let schema = meta.file_metadata().schema_descr();
@@ -543,7 +609,7 @@ pub fn read_header_seek<R: Read + Seek>(r: &mut R) -> Result<HeaderFacts, ReadEr
     r.seek(SeekFrom::Start(len - 8 - meta_len))?;
     let mut buf = vec![0u8; meta_len as usize];
     r.read_exact(&mut buf)?;
-    check_footer_thrift(&buf, len - 8 - meta_len)?;
+    walk_thrift(&buf, len - 8 - meta_len)?;
     let meta = guarded(|| {
         ParquetMetaDataReader::decode_metadata(&buf).map_err(|e| ReadError::Corrupt {
             offset: len - 8 - meta_len,
@@ -639,7 +705,7 @@ mod tests {
         assert!(resolve_columns(&names(&["a", "b"])).is_err());
     }
 
-    fn corrupt_offset(r: Result<(), ReadError>) -> u64 {
+    fn corrupt_offset<T: std::fmt::Debug>(r: Result<T, ReadError>) -> u64 {
         match r {
             Err(ReadError::Corrupt { offset, .. }) => offset,
             other => panic!("expected a corrupt-footer error, got {other:?}"),
@@ -654,7 +720,7 @@ mod tests {
             0x15, 0x02, 0x19, 0x36, 0x02, 0x04, 0x06, 0x18, 0x02, b'a', b'b', 0x1c, 0x11, 0x00,
             0x07, 0x28, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x00,
         ];
-        assert!(check_footer_thrift(&ok, 100).is_ok());
+        assert!(walk_thrift(&ok, 100).is_ok());
     }
 
     #[test]
@@ -662,18 +728,36 @@ mod tests {
         // A list of i32 declaring 2^28 elements in a 7-byte footer: refused at once, with the
         // offset just after the count (base 1000 + 6 bytes read).
         let huge_list = [0x19, 0xf5, 0x80, 0x80, 0x80, 0x01, 0x00];
-        assert_eq!(corrupt_offset(check_footer_thrift(&huge_list, 1000)), 1006);
+        assert_eq!(corrupt_offset(walk_thrift(&huge_list, 1000)), 1006);
         // A string longer than what follows.
-        assert_eq!(
-            corrupt_offset(check_footer_thrift(&[0x18, 0x7f, 0x00], 0)),
-            2
-        );
+        assert_eq!(corrupt_offset(walk_thrift(&[0x18, 0x7f, 0x00], 0)), 2);
         // A map of 100 entries in 4 bytes, an unknown type, a stop that never comes, nesting
         // without end.
-        assert!(check_footer_thrift(&[0x1b, 0x64, 0x55, 0x00], 0).is_err());
-        assert!(check_footer_thrift(&[0x1e, 0x00], 0).is_err());
-        assert!(check_footer_thrift(&[0x15, 0x02], 0).is_err());
-        assert!(check_footer_thrift(&[0x1c; 200], 0).is_err());
+        assert!(walk_thrift(&[0x1b, 0x64, 0x55, 0x00], 0).is_err());
+        assert!(walk_thrift(&[0x1e, 0x00], 0).is_err());
+        assert!(walk_thrift(&[0x15, 0x02], 0).is_err());
+        assert!(walk_thrift(&[0x1c; 200], 0).is_err());
+    }
+
+    #[test]
+    fn the_slow_fuzz_page_header_is_refused_by_the_walk() {
+        // 913 bytes whose `time` page header kept the crate reading byte by byte for seconds.
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fuzz/regressions/parquet/slow-page-header"
+        ))
+        .unwrap();
+        let mut f = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut f, &bytes).unwrap();
+        match read(f) {
+            Err(ReadError::Corrupt { what, .. }) => {
+                assert!(
+                    what.starts_with("parquet footer:") || what.starts_with("parquet page"),
+                    "{what}"
+                );
+            }
+            other => panic!("expected a corrupt page header, got {other:?}"),
+        }
     }
 
     #[test]
