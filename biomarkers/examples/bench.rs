@@ -288,9 +288,14 @@ fn measure(stage: &str, file: &Path, chunk: usize) -> Result<Value, String> {
         _ => {
             let spec = spec_for(stage).ok_or_else(|| format!("unknown stage '{stage}'"))?;
             let pipeline = Pipeline::from_spec(&spec).map_err(|e| e.to_string())?;
-            let rec = read_input(file, &opts, &mut out)?;
+            // As the batch job runs it: light never read, calibration in place.
+            let stage_opts = CwaReadOptions {
+                skip_light: true,
+                ..opts
+            };
+            let rec = read_input(file, &stage_opts, &mut out)?;
             let m = Meter::start();
-            let r = pipeline.run(&rec, &SubjectContext::default());
+            let r = pipeline.run_owned(rec, &SubjectContext::default());
             let (wall, cpu) = m.stop();
             out["wall_s"] = json!(wall);
             out["cpu_s"] = json!(cpu);

@@ -203,6 +203,55 @@ fn pipeline_matches_skdh_on_synthetic_wrist_cwa() {
     );
 }
 
+/// Every table as CSV text (shortest round-trip floats): equal text is equal bits, NaN included.
+fn csv_texts(tables: &[Table]) -> Vec<(String, String)> {
+    tables
+        .iter()
+        .map(|t| {
+            let mut buf = Vec::new();
+            t.write_csv(&mut buf).expect("csv");
+            (t.name.clone(), String::from_utf8(buf).expect("utf-8"))
+        })
+        .collect()
+}
+
+/// What the batch job runs: light never read, the recording handed over and calibrated in
+/// place (`run_owned`) instead of copied. Same tables, bit for bit, as `run` on a full read.
+#[test]
+fn owned_run_without_light_equals_borrowed_run() {
+    let bytes = synth_cwa();
+    let opts = CwaReadOptions::skdh();
+    let full = read(&bytes[..], &opts).unwrap();
+    let lean = read(
+        &bytes[..],
+        &CwaReadOptions {
+            skip_light: true,
+            ..opts
+        },
+    )
+    .unwrap();
+    assert!(full.light.is_some() && lean.light.is_none());
+    assert_eq!(full.time, lean.time);
+    let steps = r#"{"steps":[{"step":"fill_gaps"},{"step":"calibrate"},{"step":"wear"},{"step":"sleep"},{"step":"activity"},{"step":"counts"}]}"#;
+    let pipeline = Pipeline::from_spec(&serde_json::from_str(steps).unwrap()).unwrap();
+    let borrowed = pipeline.run(&full, &SubjectContext::default()).unwrap();
+    let owned = pipeline
+        .run_owned(lean, &SubjectContext::default())
+        .unwrap();
+    let ColumnData::Bool(applied) = &table(&owned.tables, "calibration")
+        .column("applied")
+        .unwrap()
+        .data
+    else {
+        panic!("calibration.applied")
+    };
+    assert!(
+        applied[0],
+        "the in-place calibration path must be exercised"
+    );
+    assert_eq!(csv_texts(&borrowed.tables), csv_texts(&owned.tables));
+}
+
 fn example_data() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/data/skdh/examples/example_data.cwa")

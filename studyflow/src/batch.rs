@@ -198,12 +198,15 @@ pub fn run_job(job: &JobInput, io: &JobIo<'_>) -> Result<JobSummary, JobError> {
     if cleanup {
         let _ = std::fs::remove_file(&local_input);
     }
-    let rec: Recording = rec?;
+    let mut rec: Recording = rec?;
     let t_read = t0.elapsed().as_secs_f64();
+    // The pipeline takes the recording (it calibrates in place); the summary keeps these.
+    let header = rec.header.clone();
+    let data_issues = std::mem::take(&mut rec.issues);
 
     let t1 = Instant::now();
     let out = pipeline
-        .run(&rec, &subject_ctx)
+        .run_owned(rec, &subject_ctx)
         .map_err(|e| JobError::Pipeline(e.to_string()))?;
     let t_compute = t1.elapsed().as_secs_f64();
 
@@ -271,9 +274,8 @@ pub fn run_job(job: &JobInput, io: &JobIo<'_>) -> Result<JobSummary, JobError> {
         config_hash: job.config_hash.clone(),
         pipeline: pipeline.resolved(),
         subject: job.subject.clone(),
-        recording: serde_json::to_value(&rec.header).unwrap_or(Value::Null),
-        data_issues: rec
-            .issues
+        recording: serde_json::to_value(&header).unwrap_or(Value::Null),
+        data_issues: data_issues
             .iter()
             .map(|i| json!({"offset": i.offset, "message": i.message}))
             .collect(),
@@ -573,7 +575,11 @@ fn read_recording(path: &Path, read: &crate::config::ReadConfig) -> Result<Recor
         }
         None => None,
     };
-    let opts: ReadOptions = read.read_options(prefix.as_deref());
+    let opts = ReadOptions {
+        // no step reads light: 8 bytes a sample less
+        skip_light: true,
+        ..read.read_options(prefix.as_deref())
+    };
     let rec = biomarkers::io::read_file(path, &opts).map_err(|e| e.to_string())?;
     if read.on_data_issues == crate::config::OnDataIssues::Fail
         && let Some(first) = rec.issues.first()

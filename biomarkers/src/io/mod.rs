@@ -283,6 +283,10 @@ pub struct ReadOptions {
     pub apdm: apdm::ApdmOptions,
     /// Zip-bomb bounds of the zip-based formats (npz, gt3x).
     pub inflate: InflateLimits,
+    /// Leave light out of the recording (`light` is `None`), whatever the format: no biomarker
+    /// step reads it, and for CWA it is 8 bytes a sample of memory (never decoded). Default
+    /// `false`.
+    pub skip_light: bool,
 }
 
 /// The lower-case extension of a file name, if any.
@@ -435,7 +439,13 @@ pub fn read_file(path: &std::path::Path, opts: &ReadOptions) -> Result<Recording
     let file = std::fs::File::open(path)?;
     let size = file.metadata()?.len();
     let mut rec = match format {
-        Format::Cwa => cwa::read_file(path, &opts.cwa)?,
+        Format::Cwa => cwa::read_file(
+            path,
+            &cwa::CwaReadOptions {
+                skip_light: opts.cwa.skip_light || opts.skip_light,
+                ..opts.cwa
+            },
+        )?,
         Format::GeneActiv => geneactiv::read(file)?,
         Format::Gt3x => {
             gt3x::read_with_limits(std::io::BufReader::new(file), &opts.gt3x, &opts.inflate)?
@@ -448,6 +458,9 @@ pub fn read_file(path: &std::path::Path, opts: &ReadOptions) -> Result<Recording
         Format::Parquet => self::parquet::read(file)?,
         Format::Apdm => apdm::read_file(path, &opts.apdm)?,
     };
+    if opts.skip_light {
+        rec.light = None;
+    }
     rec.header.format = Some(format);
     rec.header.file_size = Some(size);
     Ok(rec)
