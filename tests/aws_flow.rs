@@ -36,19 +36,22 @@
 //!   runs the `batch-job` binary with exactly that environment (plus the emulator endpoint and
 //!   credentials a Batch task role would provide).
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+#[path = "common_emulator.rs"]
+mod common_emulator;
 
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use common_emulator::{
+    Emulator, LambdaError, LambdaFn, REGION, connect_with, emulator, query, rest_json, unique,
+    wait_for, xml_values,
+};
 use serde_json::{Value, json};
-use studyflow::aws::{AwsConfig, AwsOptions, AwsRuntime};
+use studyflow::aws::AwsConfig;
 use studyflow::handlers::{self, Services};
 use studyflow::model::FileStatus;
 use studyflow::ports::{Catalog, ObjectStore};
-
-const REGION: &str = "us-east-1";
 const HANDLERS: [&str; 5] = [
     "list-configs",
     "process-config",
@@ -57,379 +60,47 @@ const HANDLERS: [&str; 5] = [
     "register-objects",
 ];
 
-// ------------------------------------------------------------------ environment
+// ------------------------------------------------------------------ the Lambda functions
 
-/// The emulator and bridge named by the given variables; `None` (skip) only when the endpoint
-/// variable is absent.
-fn emulator(endpoint_var: &str, bridge_var: &str, test: &str) -> Option<Emulator> {
-    let set = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let Some(endpoint) = set(endpoint_var) else {
-        // scripts/test sets every variable at once: one without the others is a broken setup.
-        assert!(
-            set("STUDYFLOW_TEST_AWS_ENDPOINT").is_none(),
-            "STUDYFLOW_TEST_AWS_ENDPOINT is set but {endpoint_var} is not"
-        );
-        eprintln!("{test}: SKIPPED ({endpoint_var} is not set; scripts/test sets it)");
-        return None;
-    };
-    let bridge = std::env::var(bridge_var)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| panic!("{endpoint_var} is set but {bridge_var} is not"));
-    Some(Emulator::new(endpoint, &bridge))
-}
-
-fn unique(prefix: &str) -> String {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{prefix}{:x}{n}", (nanos ^ std::process::id()) % 0xfffff)
-}
-
-/// Polls `f` until it returns `Some`, failing with `what` after `secs` seconds.
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs} s waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-struct Emulator {
-    endpoint: String,
-    aws: AwsConfig,
-    bridge: Arc<Bridge>,
-}
-
-impl Emulator {
-    fn new(endpoint: String, bridge_addr: &str) -> Self {
-        let aws = connect(&endpoint, |_| None);
-        Emulator {
-            bridge: Bridge::at(bridge_addr),
-            endpoint,
-            aws,
-        }
-    }
-
-    fn rt(&self) -> &AwsRuntime {
-        &self.aws.runtime
-    }
-}
-
-/// An AWS configuration for the emulator, the other options from `lookup` (a Lambda's
-/// environment).
-fn connect(endpoint: &str, lookup: impl Fn(&str) -> Option<String>) -> AwsConfig {
-    let mut options = AwsOptions::from_lookup(lookup);
-    options.endpoint_url = Some(endpoint.to_string());
-    options.region = Some(REGION.into());
-    options.static_credentials = Some(("test".into(), "test".into()));
-    options.max_attempts = Some(3);
-    AwsConfig::connect(options, shared_runtime()).expect("connect to the emulator")
-}
-
-fn shared_runtime() -> AwsRuntime {
-    static RT: OnceLock<AwsRuntime> = OnceLock::new();
-    RT.get_or_init(|| AwsRuntime::owned().expect("tokio runtime"))
-        .clone()
-}
-
-// ------------------------------------------------------------------ raw HTTP for the APIs
-// CloudFormation, IAM, EC2, Batch and Lambda have no client in the workspace (the SDK crates
-// cost minutes to build): the few calls the test needs go as plain HTTP, with an Authorization
-// header moto reads the service name from (it checks no signature).
-
-struct Response {
-    status: u16,
-    body: String,
-}
-
-fn http(
-    endpoint: &str,
-    service: &str,
-    method: &str,
-    path: &str,
-    content_type: &str,
-    body: &str,
-) -> Response {
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = TcpStream::connect(host).unwrap_or_else(|e| panic!("connect {host}: {e}"));
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    let auth = format!(
-        "AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/{service}/aws4_request, \
-         SignedHeaders=host, Signature=0"
-    );
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\n\
-         X-Amz-Date: 20260101T000000Z\r\nContent-Type: {content_type}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_string()
-    };
-    Response { status, body }
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-fn form_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// A Query-protocol call (CloudFormation, IAM, EC2); panics on an error answer.
-fn query(emu: &Emulator, service: &str, params: &[(&str, &str)]) -> String {
-    let body = params
-        .iter()
-        .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let r = http(
-        &emu.endpoint,
-        service,
-        "POST",
-        "/",
-        "application/x-www-form-urlencoded",
-        &body,
-    );
-    assert!(
-        r.status == 200,
-        "{service} {:?}: HTTP {}: {}",
-        params.first(),
-        r.status,
-        r.body
-    );
-    r.body
-}
-
-/// Every `<tag>value</tag>` of an XML answer, unescaped.
-fn xml_values(xml: &str, tag: &str) -> Vec<String> {
-    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(i) = rest.find(&open) {
-        let after = &rest[i + open.len()..];
-        let Some(j) = after.find(&close) else { break };
-        out.push(
-            after[..j]
-                .replace("&quot;", "\"")
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&amp;", "&"),
-        );
-        rest = &after[j..];
-    }
-    out
-}
-
-fn rest_json(emu: &Emulator, service: &str, method: &str, path: &str, body: &Value) -> Value {
-    let text = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let r = http(
-        &emu.endpoint,
-        service,
-        method,
-        path,
-        "application/json",
-        &text,
-    );
-    assert!(
-        r.status == 200,
-        "{service} {method} {path}: HTTP {}: {}",
-        r.status,
-        r.body
-    );
-    serde_json::from_str(&r.body).unwrap_or(Value::Null)
-}
-
-// ------------------------------------------------------------------ the Lambda bridge
-
-/// The HTTP server moto forwards Lambda invocations to (`MOTO_LAMBDA_BRIDGE_URL`): one per
-/// address for the whole test binary; each test's stack registers its functions by name.
-struct Bridge {
-    functions: Mutex<HashMap<String, (&'static str, Arc<Services>)>>,
-    invocations: Mutex<Vec<(String, bool)>>,
-}
-
-impl Bridge {
-    fn at(addr: &str) -> Arc<Bridge> {
-        static BRIDGES: OnceLock<Mutex<HashMap<String, Arc<Bridge>>>> = OnceLock::new();
-        let mut all = BRIDGES
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        all.entry(addr.to_string())
-            .or_insert_with(|| {
-                let bridge = Arc::new(Bridge {
-                    functions: Mutex::default(),
-                    invocations: Mutex::default(),
-                });
-                let listener = TcpListener::bind(addr)
-                    .unwrap_or_else(|e| panic!("bind the Lambda bridge on {addr}: {e}"));
-                let b = bridge.clone();
-                std::thread::spawn(move || {
-                    for conn in listener.incoming().flatten() {
-                        let b = b.clone();
-                        std::thread::spawn(move || b.serve(conn));
-                    }
-                });
-                bridge
-            })
-            .clone()
-    }
-
-    fn register(&self, function: String, handler: &'static str, svc: Arc<Services>) {
-        self.functions
-            .lock()
-            .unwrap()
-            .insert(function, (handler, svc));
-    }
-
-    /// Changes the manifest threshold of a registered function's services (process-config).
-    fn set_manifest_threshold(&self, function: &str, threshold: usize) {
-        let mut all = self.functions.lock().unwrap();
-        let (_, svc) = all
-            .get_mut(function)
-            .unwrap_or_else(|| panic!("no function {function}"));
-        let mut changed = Services::clone(svc);
-        changed.settings.manifest_threshold = threshold;
-        *svc = Arc::new(changed);
-    }
-
-    fn failed_invocations(&self, function: &str) -> usize {
-        let calls = self.invocations.lock().unwrap();
-        calls.iter().filter(|(f, ok)| f == function && !ok).count()
-    }
-
-    fn serve(&self, conn: TcpStream) {
-        let mut reader = BufReader::new(conn);
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).is_err() {
-            return;
-        }
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':')
-                && k.trim().eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0u8; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        // POST /2015-03-31/functions/<name>/invocations
-        let function = request_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.split('/').nth(3))
-            .unwrap_or("")
-            .to_string();
-        let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let (answer, ok) = self.invoke(&function, payload);
-        self.invocations.lock().unwrap().push((function, ok));
-        let text = answer.to_string();
-        let error_header = if ok {
-            ""
-        } else {
-            "X-Amz-Function-Error: Unhandled\r\n"
-        };
-        let mut conn = reader.into_inner();
-        let _ = write!(
-            conn,
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{error_header}\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            text.len()
-        );
-    }
-
-    /// Runs the handler behind `function`: (answer, true) or (error payload, false).
-    fn invoke(&self, function: &str, payload: Value) -> (Value, bool) {
-        let found = self.functions.lock().unwrap().get(function).cloned();
-        let Some((handler, svc)) = found else {
-            return (
-                json!({"errorType": "ResourceNotFound", "errorMessage": format!("no function {function} in this test")}),
-                false,
-            );
-        };
+/// Serves moto's function `name` with the handler `handler` over `svc`, as the Lambda binary
+/// would. `register-objects` answers SQS batches; moto ignores `batchItemFailures`, so a
+/// reported item failure becomes a function error (moto then returns the message to the queue,
+/// as Lambda does with a reported item).
+fn serve_function(emu: &Emulator, name: &str, handler: &'static str, svc: Arc<Services>) {
+    let f: LambdaFn = Arc::new(move |payload: &Value| {
         if handler == "register-objects" {
-            let event: studyflow_lambdas::SqsEvent = match serde_json::from_value(payload) {
-                Ok(e) => e,
-                Err(e) => {
-                    return (
-                        json!({"errorType": "BadEvent", "errorMessage": e.to_string()}),
-                        false,
-                    );
-                }
-            };
+            let event: studyflow_lambdas::SqsEvent = serde_json::from_value(payload.clone())
+                .map_err(|e| LambdaError {
+                    error_type: "BadEvent".into(),
+                    message: e.to_string(),
+                })?;
             let answer = studyflow_lambdas::register_batch(&svc, &event);
-            let failed = answer["batchItemFailures"]
+            if answer["batchItemFailures"]
                 .as_array()
-                .is_some_and(|a| !a.is_empty());
-            return (answer, !failed);
+                .is_some_and(|a| !a.is_empty())
+            {
+                return Err(LambdaError {
+                    error_type: "BatchItemFailures".into(),
+                    message: answer.to_string(),
+                });
+            }
+            return Ok(answer);
         }
-        match handlers::dispatch(&svc, handler, payload) {
-            Ok(v) => (v, true),
-            Err(e) => (
-                json!({"errorType": e.error, "errorMessage": e.cause}),
-                false,
-            ),
-        }
-    }
+        handlers::dispatch(&svc, handler, payload.clone()).map_err(|e| LambdaError {
+            error_type: e.error,
+            message: e.cause,
+        })
+    });
+    emu.bridge.register(name, f);
+}
+
+/// How many invocations of `function` failed.
+fn failed_invocations(emu: &Emulator, function: &str) -> usize {
+    emu.bridge
+        .invocations(function)
+        .iter()
+        .filter(|i| i.function == function && i.result.is_err())
+        .count()
 }
 
 // ------------------------------------------------------------------ the stack
@@ -439,6 +110,8 @@ struct Stack {
     outputs: HashMap<String, String>,
     queue_url: String,
     dlq_url: String,
+    /// Each function's services (by moto function name), built from its deployed environment.
+    services: HashMap<String, Arc<Services>>,
 }
 
 impl Stack {
@@ -599,11 +272,12 @@ fn deploy(emu: &Emulator) -> Stack {
             .unwrap()
             .to_string()
     };
-    let stack = Stack {
+    let mut stack = Stack {
         queue_url: url(format!("{prefix}-object-events")),
         dlq_url: url(format!("{prefix}-object-events-dlq")),
         prefix,
         outputs,
+        services: HashMap::new(),
     };
     // Each function's services from its deployed configuration (as the Lambda would build them).
     for h in HANDLERS {
@@ -624,8 +298,9 @@ fn deploy(emu: &Emulator) -> Stack {
             })
             .unwrap_or_default();
         assert!(vars.contains_key("STUDYFLOW_FILES_TABLE"), "{name}: {conf}");
-        let aws = connect(&emu.endpoint, |k| vars.get(k).cloned());
-        emu.bridge.register(name, h, Arc::new(aws.services()));
+        let svc = Arc::new(connect_with(&emu.endpoint, |k| vars.get(k).cloned()).services());
+        serve_function(emu, &name, h, svc.clone());
+        stack.services.insert(name, svc);
     }
     stack
 }
@@ -665,6 +340,35 @@ fn metadata(subjects: &[&str]) -> String {
         ));
     }
     s
+}
+
+/// A study in the stack's buckets, data before config: `subjects.csv` naming the subjects, one
+/// recording per subject at `raw/<subject>/V1/wrist.cwa` (synthetic, seeded), then the config.
+/// Returns the config list a config-upload event gives the scan.
+fn drop_study(stack: &Stack, emu: &Emulator, subjects: &[(&str, u64)]) -> Value {
+    let store = emu.aws.store();
+    let (config_bucket, bucket) = (stack.out("ConfigBucket"), stack.out("StudyBucket"));
+    let names: Vec<&str> = subjects.iter().map(|(s, _)| *s).collect();
+    store
+        .put(bucket, "metadata/subjects.csv", metadata(&names).as_bytes())
+        .unwrap();
+    for (subject, seed) in subjects {
+        store
+            .put(
+                bucket,
+                &format!("raw/{subject}/V1/wrist.cwa"),
+                &recording(*seed),
+            )
+            .unwrap();
+    }
+    let config = store
+        .put(
+            config_bucket,
+            "studies/demo-wrist.yaml",
+            config_yaml(bucket).as_bytes(),
+        )
+        .unwrap();
+    json!([{"bucket": config_bucket, "key": config.key, "etag": config.etag}])
 }
 
 /// Starts scan-configs as the config-upload rule would (moto's EventBridge does not start
@@ -823,33 +527,13 @@ fn the_whole_flow_runs_on_the_emulator() {
     };
     let stack = deploy(&emu);
     let store = emu.aws.store();
-    let (config_bucket, bucket) = (stack.out("ConfigBucket"), stack.out("StudyBucket"));
+    let bucket = stack.out("StudyBucket");
 
     // Before the config: S01's metadata and recording (their events find no study: ignored).
-    store
-        .put(
-            bucket,
-            "metadata/subjects.csv",
-            metadata(&["S01"]).as_bytes(),
-        )
-        .unwrap();
-    store
-        .put(bucket, "raw/S01/V1/wrist.cwa", &recording(1))
-        .unwrap();
-    let config = store
-        .put(
-            config_bucket,
-            "studies/demo-wrist.yaml",
-            config_yaml(bucket).as_bytes(),
-        )
-        .unwrap();
+    let configs = drop_study(&stack, &emu, &[("S01", 1)]);
 
     // Config scan: validates, records the study, registers S01 and starts its execution.
-    scan(
-        &emu,
-        &stack,
-        json!([{"bucket": config_bucket, "key": config.key, "etag": config.etag}]),
-    );
+    scan(&emu, &stack, configs);
     assert!(file_status(&emu, &stack, "raw/S01/V1/wrist.cwa").is_some());
 
     // Data arrival: S02's recording goes S3 -> SQS -> register-objects -> a new execution,
@@ -909,8 +593,7 @@ fn the_whole_flow_runs_on_the_emulator() {
         .unwrap();
     assert!(left.messages().is_empty(), "{:?}", left.messages());
     assert_eq!(
-        emu.bridge
-            .failed_invocations(&format!("{}-register-objects", stack.prefix)),
+        failed_invocations(&emu, &format!("{}-register-objects", stack.prefix)),
         0
     );
 
@@ -1013,39 +696,15 @@ fn a_large_study_starts_its_files_through_a_manifest_and_a_distributed_map() {
     };
     let stack = deploy(&emu);
     // Three files are "many": the Distributed Map path without thousands of moto executions.
-    emu.bridge
-        .set_manifest_threshold(&format!("{}-process-config", stack.prefix), 1);
+    let process_config = format!("{}-process-config", stack.prefix);
+    let mut svc = Services::clone(&stack.services[&process_config]);
+    svc.settings.manifest_threshold = 1;
+    serve_function(&emu, &process_config, "process-config", Arc::new(svc));
     let store = emu.aws.store();
-    let (config_bucket, bucket) = (stack.out("ConfigBucket"), stack.out("StudyBucket"));
+    let config_bucket = stack.out("ConfigBucket");
     let subjects = ["S01", "S02", "S03"];
-    store
-        .put(
-            bucket,
-            "metadata/subjects.csv",
-            metadata(&subjects).as_bytes(),
-        )
-        .unwrap();
-    for (i, s) in subjects.iter().enumerate() {
-        store
-            .put(
-                bucket,
-                &format!("raw/{s}/V1/wrist.cwa"),
-                &recording(i as u64),
-            )
-            .unwrap();
-    }
-    let config = store
-        .put(
-            config_bucket,
-            "studies/demo-wrist.yaml",
-            config_yaml(bucket).as_bytes(),
-        )
-        .unwrap();
-    let scan_arn = scan(
-        &emu,
-        &stack,
-        json!([{"bucket": config_bucket, "key": config.key, "etag": config.etag}]),
-    );
+    let configs = drop_study(&stack, &emu, &[("S01", 0), ("S02", 1), ("S03", 2)]);
+    let scan_arn = scan(&emu, &stack, configs);
 
     // process-config wrote the starts to a manifest the scan's role may read.
     let manifests = store
@@ -1110,30 +769,8 @@ fn a_failing_job_and_a_poison_message_end_recorded() {
         return;
     };
     let stack = deploy(&emu);
-    let store = emu.aws.store();
-    let (config_bucket, bucket) = (stack.out("ConfigBucket"), stack.out("StudyBucket"));
-    store
-        .put(
-            bucket,
-            "metadata/subjects.csv",
-            metadata(&["S01"]).as_bytes(),
-        )
-        .unwrap();
-    store
-        .put(bucket, "raw/S01/V1/wrist.cwa", &recording(3))
-        .unwrap();
-    let config = store
-        .put(
-            config_bucket,
-            "studies/demo-wrist.yaml",
-            config_yaml(bucket).as_bytes(),
-        )
-        .unwrap();
-    scan(
-        &emu,
-        &stack,
-        json!([{"bucket": config_bucket, "key": config.key, "etag": config.etag}]),
-    );
+    let configs = drop_study(&stack, &emu, &[("S01", 3)]);
+    scan(&emu, &stack, configs);
 
     // This emulator fails every Batch job: the execution catches it and marks the file FAILED
     // with the job's error.
@@ -1164,17 +801,9 @@ fn a_failing_job_and_a_poison_message_end_recorded() {
     )
     .unwrap();
     let function = format!("{}-register-objects", stack.prefix);
-    assert_eq!(emu.bridge.failed_invocations(&function), 1);
+    assert_eq!(failed_invocations(&emu, &function), 1);
     // Lambda's poller, as moto's mapping polls only on send: receive, invoke, delete on success.
-    let svc = emu
-        .bridge
-        .functions
-        .lock()
-        .unwrap()
-        .get(&function)
-        .cloned()
-        .unwrap()
-        .1;
+    let svc = stack.services[&function].clone();
     let dead = wait_for("the poison message in the DLQ", 60, || {
         let got = rt
             .block_on(

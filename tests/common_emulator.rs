@@ -5,6 +5,10 @@
 //! runs closures registered per function name and records every invocation.
 //!
 //! Included with `#[path]` by the tests that need it (a module, not a crate of its own).
+#![allow(
+    dead_code,
+    reason = "each test binary including this module uses a different part of it"
+)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -59,7 +63,13 @@ pub fn emulator(endpoint_var: &str, bridge_var: &str, test: &str) -> Option<Emul
 }
 
 fn connect(endpoint: &str) -> AwsConfig {
-    let mut options = AwsOptions::from_lookup(|_| None);
+    connect_with(endpoint, |_| None)
+}
+
+/// An SDK configuration for the emulator at `endpoint`, the other options (table names,
+/// buckets, state machine ARNs) from `lookup`, e.g. a deployed Lambda's environment.
+pub fn connect_with(endpoint: &str, lookup: impl Fn(&str) -> Option<String>) -> AwsConfig {
+    let mut options = AwsOptions::from_lookup(lookup);
     options.endpoint_url = Some(endpoint.to_string());
     options.region = Some(REGION.into());
     options.static_credentials = Some(("test".into(), "test".into()));
