@@ -6,13 +6,17 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
+fn command(args: &[&str], envs: &[(&str, &str)]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_studyflow"));
     c.args(args);
     for (k, v) in envs {
         c.env(k, v);
     }
-    c.output().expect("run studyflow")
+    c
+}
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    command(args, envs).output().expect("run studyflow")
 }
 
 fn text(o: &Output) -> String {
@@ -99,7 +103,7 @@ mod aws {
     use studyflow::model::{FileItem, FileStatus, StudyItem, StudyStatus};
     use studyflow::ports::{Catalog, ObjectStore, StatusUpdate};
 
-    use super::{noise, run, text, write};
+    use super::{command, noise, text, write};
 
     const STUDY: &str = "demo-wrist";
     const MIB: usize = 1 << 20;
@@ -113,9 +117,10 @@ mod aws {
     }
 
     impl Env {
-        fn studyflow(&self, args: &[&str]) -> Output {
+        /// `studyflow ARGS` on the AWS backend of this test's stack names and emulator.
+        fn command(&self, args: &[&str]) -> std::process::Command {
             let state = self.tmp.path().join("state");
-            run(
+            command(
                 args,
                 &[
                     ("STUDYFLOW_BACKEND", "aws"),
@@ -128,6 +133,10 @@ mod aws {
                     ("STUDYFLOW_UPLOAD_STATE_DIR", state.to_str().unwrap()),
                 ],
             )
+        }
+
+        fn studyflow(&self, args: &[&str]) -> Output {
+            self.command(args).output().expect("run studyflow")
         }
 
         fn ok(&self, args: &[&str]) -> String {
@@ -310,6 +319,7 @@ mod aws {
         fetch(&env);
         upload(&env);
         resumed_upload(&env);
+        killed_upload(&env);
         presign(&env);
     }
 
@@ -399,20 +409,7 @@ mod aws {
         let big = env.tmp.path().join("up/wrist.cwa");
         let bytes = noise(21, 11 * MIB);
         write(&big, &bytes);
-        let o = env.ok(&[
-            "upload",
-            big.to_str().unwrap(),
-            "--study",
-            STUDY,
-            "--subject",
-            "S03",
-            "--visit",
-            "V1",
-            "--part-size-mib",
-            "5",
-            "--wait",
-            "0",
-        ]);
+        let o = env.ok(&upload_args(big.to_str().unwrap(), "S03"));
         assert!(
             o.contains("s3://") && o.contains("/raw/S03/V1/wrist.cwa"),
             "{o}"
@@ -513,20 +510,7 @@ mod aws {
             )
             .unwrap();
         }
-        let o = env.ok(&[
-            "upload",
-            file.to_str().unwrap(),
-            "--study",
-            STUDY,
-            "--subject",
-            "S04",
-            "--visit",
-            "V1",
-            "--part-size-mib",
-            "5",
-            "--wait",
-            "0",
-        ]);
+        let o = env.ok(&upload_args(file.to_str().unwrap(), "S04"));
         assert!(
             o.contains(&format!(
                 "resumed upload {upload_id}: 1 part(s), 5.2 MB already there"
@@ -547,6 +531,120 @@ mod aws {
             )
             .unwrap();
         assert!(open.uploads().is_empty(), "{:?}", open.uploads());
+        assert_eq!(env.state_files(), 0);
+    }
+
+    /// `studyflow upload FILE` into the study's key pattern for SUBJECT, visit V1, in 5 MiB
+    /// parts, not waiting for the registration.
+    fn upload_args<'a>(file: &'a str, subject: &'a str) -> [&'a str; 12] {
+        [
+            "upload",
+            file,
+            "--study",
+            STUDY,
+            "--subject",
+            subject,
+            "--visit",
+            "V1",
+            "--part-size-mib",
+            "5",
+            "--wait",
+            "0",
+        ]
+    }
+
+    /// A real interruption: the CLI is killed (SIGKILL, no chance to clean up) as soon as S3
+    /// holds a part of its multipart upload; the same command run again finds the upload
+    /// through its state file, keeps the parts already there and completes the object.
+    fn killed_upload(env: &Env) {
+        const PARTS: usize = 24;
+        let key = "raw/S05/V1/wrist.cwa";
+        let file = env.tmp.path().join("killed/wrist.cwa");
+        let bytes = noise(57, PARTS * 5 * MIB);
+        write(&file, &bytes);
+        let args = upload_args(file.to_str().unwrap(), "S05");
+        let store = env.store();
+        let client = store.client().clone();
+        let rt = env.cfg.runtime.clone();
+        let parts_of = |id: &str| {
+            rt.block_on(
+                client
+                    .list_parts()
+                    .bucket(&env.bucket)
+                    .key(key)
+                    .upload_id(id)
+                    .send(),
+            )
+            .map(|p| p.parts().len())
+            .unwrap_or_else(|e| {
+                // moto 5.2 answers with the root `ListPartsResponse`, which the SDK refuses
+                // (the S3 adapter reads such a body the same way): count the parts in it.
+                e.raw_response()
+                    .and_then(|r| r.body().bytes())
+                    .map(|b| String::from_utf8_lossy(b).matches("<Part>").count())
+                    .unwrap_or(0)
+            })
+        };
+        let open_upload = || {
+            rt.block_on(
+                client
+                    .list_multipart_uploads()
+                    .bucket(&env.bucket)
+                    .prefix(key)
+                    .send(),
+            )
+            .ok()?
+            .uploads()
+            .first()?
+            .upload_id()
+            .map(str::to_string)
+        };
+        let mut child = env
+            .command(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the upload");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let upload_id = loop {
+            if let Some(id) = open_upload().filter(|id| parts_of(id) > 0) {
+                break id;
+            }
+            if child.try_wait().unwrap().is_some() {
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "the upload ended before a part was seen, nothing left to interrupt: {}",
+                    text(&out)
+                );
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no part of the upload within 120 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let done = parts_of(&upload_id);
+        assert!(
+            (1..PARTS).contains(&done),
+            "{done} of {PARTS} parts when killed"
+        );
+        assert!(
+            store.get(&env.bucket, key).is_err(),
+            "no object before the upload completes"
+        );
+
+        let o = env.ok(&args);
+        assert!(
+            o.contains(&format!("resumed upload {upload_id}: ")),
+            "the rerun must resume the killed upload ({done} parts there): {o}"
+        );
+        assert!(
+            store.get(&env.bucket, key).unwrap() == bytes,
+            "resumed object differs"
+        );
+        assert!(open_upload().is_none(), "an upload is still open");
         assert_eq!(env.state_files(), 0);
     }
 

@@ -560,19 +560,9 @@ fn remove_output(io: &JobIo<'_>, out: &Location, name: &str) -> Result<(), JobEr
 /// Reads the recording with the study's read options; with `on_data_issues: fail`, any data
 /// the reader skipped fails the read with the first problem's byte offset.
 fn read_recording(path: &Path, read: &crate::config::ReadConfig) -> Result<Recording, String> {
+    // A CSV layout from the config fills its gaps from the file's first bytes.
     let prefix = match &read.csv {
-        Some(_) => {
-            let mut prefix = Vec::new();
-            std::fs::File::open(path)
-                .and_then(|f| {
-                    std::io::Read::read_to_end(
-                        &mut std::io::Read::take(f, biomarkers::io::HEADER_PREFIX_LEN as u64),
-                        &mut prefix,
-                    )
-                })
-                .map_err(|e| e.to_string())?;
-            Some(prefix)
-        }
+        Some(_) => Some(biomarkers::io::read_prefix(path).map_err(|e| e.to_string())?),
         None => None,
     };
     let opts = ReadOptions {

@@ -379,17 +379,17 @@ pub fn read_header(
     Ok(facts)
 }
 
-/// Header facts of a file on disk, reading a bounded amount: the first [`HEADER_PREFIX_LEN`]
-/// bytes, and for zip-based formats (gt3x, npz) and Parquet the directory / footer at the end
-/// with seeks (each read capped at 64 KB); for APDM HDF5 the metadata objects and the first and
-/// last time values, wherever they are.
-pub fn read_header_file(path: &std::path::Path) -> Result<HeaderFacts, ReadError> {
+/// The first [`HEADER_PREFIX_LEN`] bytes of a file (fewer if it is shorter): what
+/// [`detect_format`], [`read_header`] and the CSV sniffer look at. An empty file is an error at
+/// byte 0.
+pub fn read_prefix(path: &std::path::Path) -> Result<Vec<u8>, ReadError> {
+    read_prefix_of(&mut std::fs::File::open(path)?)
+}
+
+fn read_prefix_of(file: &mut std::fs::File) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let size = file.metadata()?.len();
-    let mut prefix = Vec::with_capacity(HEADER_PREFIX_LEN.min(size as usize));
-    (&mut file)
-        .take(HEADER_PREFIX_LEN as u64)
+    let mut prefix = Vec::new();
+    file.take(HEADER_PREFIX_LEN as u64)
         .read_to_end(&mut prefix)?;
     if prefix.is_empty() {
         return Err(ReadError::Truncated {
@@ -397,6 +397,17 @@ pub fn read_header_file(path: &std::path::Path) -> Result<HeaderFacts, ReadError
             what: "empty file".to_string(),
         });
     }
+    Ok(prefix)
+}
+
+/// Header facts of a file on disk, reading a bounded amount: the first [`HEADER_PREFIX_LEN`]
+/// bytes, and for zip-based formats (gt3x, npz) and Parquet the directory / footer at the end
+/// with seeks (each read capped at 64 KB); for APDM HDF5 the metadata objects and the first and
+/// last time values, wherever they are.
+pub fn read_header_file(path: &std::path::Path) -> Result<HeaderFacts, ReadError> {
+    let mut file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    let prefix = read_prefix_of(&mut file)?;
     let name = path.file_name().and_then(|n| n.to_str());
     let format = detect_format(&prefix, name).ok_or_else(|| unknown_format(&prefix))?;
     let mut facts = match format {
@@ -414,20 +425,7 @@ pub fn read_header_file(path: &std::path::Path) -> Result<HeaderFacts, ReadError
 /// Reads a whole recording from a file on disk, in the format `opts.format` names or the one
 /// [`detect_format`] finds. `header.file_size` and `header.format` are filled in.
 pub fn read_file(path: &std::path::Path, opts: &ReadOptions) -> Result<Recording, ReadError> {
-    use std::io::Read;
-    let read_prefix = || -> Result<Vec<u8>, ReadError> {
-        let mut prefix = Vec::new();
-        std::fs::File::open(path)?
-            .take(HEADER_PREFIX_LEN as u64)
-            .read_to_end(&mut prefix)?;
-        if prefix.is_empty() {
-            return Err(ReadError::Truncated {
-                offset: 0,
-                what: "empty file".to_string(),
-            });
-        }
-        Ok(prefix)
-    };
+    let read_prefix = || read_prefix(path);
     let format = match opts.format {
         Some(f) => f,
         None => {
