@@ -6,7 +6,7 @@
 /// (`MD5`, `SHA-1`, `SHA-256`, `SHA-384`, `SHA-512`); `None` for any other name.
 pub(crate) fn hash_hex(algorithm: &str, data: &[u8]) -> Option<String> {
     let digest = match algorithm {
-        "MD5" => md5(data).to_vec(),
+        "MD5" => crate::md5::md5(data).to_vec(),
         "SHA-1" => sha1(data).to_vec(),
         "SHA-256" => sha256(data).to_vec(),
         "SHA-384" => sha512_family(data, &SHA384_IV)[..48].to_vec(),
@@ -30,53 +30,6 @@ fn pad64(data: &[u8], big_endian_len: bool) -> Vec<u8> {
         m.extend_from_slice(&bit_len.to_le_bytes());
     }
     m
-}
-
-fn md5(data: &[u8]) -> [u8; 16] {
-    const S: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
-        9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
-        15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
-    ];
-    // K[i] = floor(abs(sin(i + 1)) * 2^32), computed rather than tabulated.
-    let k: Vec<u32> = (0..64)
-        .map(|i| ((i as f64 + 1.0).sin().abs() * 4294967296.0) as u32)
-        .collect();
-    let mut h: [u32; 4] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
-    for block in pad64(data, false).chunks_exact(64) {
-        let mut w = [0u32; 16];
-        for (i, c) in block.chunks_exact(4).enumerate() {
-            w[i] = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        }
-        let [mut a, mut b, mut c, mut d] = h;
-        for i in 0..64 {
-            let (f, g) = match i / 16 {
-                0 => ((b & c) | (!b & d), i),
-                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
-                2 => (b ^ c ^ d, (3 * i + 5) % 16),
-                _ => (c ^ (b | !d), (7 * i) % 16),
-            };
-            let tmp = d;
-            d = c;
-            c = b;
-            b = b.wrapping_add(
-                a.wrapping_add(f)
-                    .wrapping_add(k[i])
-                    .wrapping_add(w[g])
-                    .rotate_left(S[i]),
-            );
-            a = tmp;
-        }
-        h[0] = h[0].wrapping_add(a);
-        h[1] = h[1].wrapping_add(b);
-        h[2] = h[2].wrapping_add(c);
-        h[3] = h[3].wrapping_add(d);
-    }
-    let mut out = [0u8; 16];
-    for (i, v) in h.iter().enumerate() {
-        out[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
-    }
-    out
 }
 
 fn sha1(data: &[u8]) -> [u8; 20] {

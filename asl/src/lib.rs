@@ -99,6 +99,7 @@ mod history;
 mod interpreter;
 mod intrinsic;
 mod items;
+mod md5;
 mod path;
 mod random;
 mod template;
@@ -112,6 +113,7 @@ pub use interpreter::{
     Interpreter, TaskCall, TaskFailure, TaskHandler,
 };
 pub use items::{ItemsError, decode_items};
+pub use md5::md5;
 
 use std::collections::BTreeMap;
 
